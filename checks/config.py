@@ -1,0 +1,270 @@
+"""The `cleancrm.yml` configuration: models, loading, `${ENV}` interpolation and error reporting.
+
+Every key carries a description; `cleancrm.example.yml` documents them and a test keeps the two in
+step. Validation errors are collected and reported all at once, each with its dotted location.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from checks.errors import ConfigError
+
+ENTITY_NAMES = ("contact", "account", "lead", "opportunity", "user")
+SEVERITIES = ("low", "medium", "high", "critical")
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class JoinStep(_Model):
+    """One LEFT JOIN on the way from an entity's table to a field's column."""
+
+    table: str = Field(description="Table to join.")
+    on: str = Field(description="SQL join condition, e.g. `rel.bean_id = contacts.id AND rel.deleted = 0`.")
+
+
+class FieldSpec(_Model):
+    """A canonical field mapped to something other than one plain column."""
+
+    columns: list[str] | None = Field(None, description="Several columns holding the same kind of value.")
+    sql: str | None = Field(None, description="An SQL expression over the entity's table.")
+    column: str | None = Field(None, description="`table.column` reached through `join`.")
+    join: list[JoinStep] | None = Field(None, description="LEFT JOINs leading to `column`.")
+
+
+FieldMapping = str | list[str] | FieldSpec
+
+
+class EntityConfig(_Model):
+    """How one canonical entity (contact, account …) lies in the CRM."""
+
+    table: str = Field(description="Table (or export file) holding the entity.")
+    key: str = Field(description="Primary-key column; findings are stored by its value.")
+    soft_delete: str | None = Field(
+        None, description="SQL predicate true for soft-deleted rows, e.g. `deleted = 1`; they are never checked."
+    )
+    filter: str | None = Field(None, description="Optional SQL predicate limiting the rows checked.")
+    fields: dict[str, FieldMapping] = Field(
+        default_factory=dict, description="Canonical field → column, list of columns, {sql}, or {join, column}."
+    )
+    required: list[str] = Field(default_factory=list, description="Canonical fields that must be filled.")
+
+
+class ReferenceConfig(_Model):
+    """A link between entities, checked for orphans."""
+
+    name: str | None = Field(None, description="Name shown in findings; default `<from>_to_<entity>`.")
+    from_: str = Field(alias="from", description="`entity.field` holding the foreign key, e.g. `contact.account_id`.")
+    to: str = Field(description="Entity the key points at; its soft deletes count as missing.")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class CheckSettings(_Model):
+    """Per-check overrides."""
+
+    enabled: bool = Field(True, description="Run this check.")
+    weight: float | None = Field(None, ge=0, description="Weight in field, dimension and entity scores.")
+    severity: Literal["low", "medium", "high", "critical"] | None = Field(None, description="Severity.")
+    params: dict[str, Any] = Field(default_factory=dict, description="Check parameters (thresholds, days …).")
+
+
+class ScheduleEntry(_Model):
+    """A cron trigger for scheduled runs."""
+
+    name: str = Field("default", description="Name of the schedule, shown on the dashboard.")
+    cron: str = Field(description="Cron expression, five fields: minute hour day month weekday.")
+    timezone: str = Field("UTC", description="IANA timezone the cron expression is read in.")
+    only: list[str] = Field(default_factory=list, description="Entities, dimensions or check ids to run.")
+
+
+class AlertRule(_Model):
+    """A condition that sends an alert once, then a recovery message."""
+
+    name: str = Field(description="Rule name, used to de-duplicate alerts.")
+    kind: Literal["score_below", "score_drop", "failed_count_above", "run_failed", "heartbeat_stale"] = Field(
+        description="What is watched."
+    )
+    scope: str = Field("overall", description="`overall`, a dimension, an entity or a check id.")
+    threshold: float | None = Field(None, description="Score (0-100), points, count or minutes.")
+    channels: list[str] = Field(default_factory=list, description="Names of channels under `alerts.channels`.")
+
+
+class AlertChannel(_Model):
+    """Where alerts go."""
+
+    type: Literal["webhook", "email"] = Field(description="`webhook` (JSON, Slack-compatible) or `email`.")
+    url: str | None = Field(None, description="Webhook URL.")
+    smtp_host: str | None = Field(None, description="SMTP server host.")
+    smtp_port: int = Field(25, description="SMTP server port.")
+    sender: str | None = Field(None, description="From address.")
+    recipients: list[str] = Field(default_factory=list, description="To addresses.")
+    username: str | None = Field(None, description="SMTP user (use ${ENV} for secrets).")
+    password: str | None = Field(None, description="SMTP password (use ${ENV}).")
+
+
+class AlertsConfig(_Model):
+    """Alert rules and channels."""
+
+    channels: dict[str, AlertChannel] = Field(default_factory=dict, description="Named channels.")
+    rules: list[AlertRule] = Field(default_factory=list, description="Rules.")
+
+
+class SourceConfig(_Model):
+    """The CRM database, read-only."""
+
+    url: str = Field(description="SQLAlchemy URL, or `csv:///dir` / `xlsx:///file.xlsx`; `${ENV}` allowed.")
+    schema_: str | None = Field(None, alias="schema", description="Database schema holding the CRM tables.")
+    statement_timeout_s: int = Field(600, ge=1, description="Longest a single query may run, in seconds.")
+    chunk_size: int = Field(50_000, ge=100, description="Rows per streamed chunk.")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class HistoryConfig(_Model):
+    """Where run results are kept."""
+
+    url: str | None = Field(None, description="SQLAlchemy URL; default a SQLite file beside the config.")
+
+
+class ScoringConfig(_Model):
+    """Score weights."""
+
+    severity_weights: dict[str, float] = Field(
+        default_factory=lambda: {"low": 1.0, "medium": 2.0, "high": 3.0, "critical": 5.0},
+        description="Multiplier of a check's weight per severity.",
+    )
+    dimension_weights: dict[str, float] = Field(
+        default_factory=dict, description="Weight of each dimension in the overall score (default 1 each)."
+    )
+
+
+class Config(_Model):
+    """The whole `cleancrm.yml`."""
+
+    name: str = Field("crm", description="Name of this source, shown on the dashboard and in alerts.")
+    preset: str | None = Field(None, description="Preset the mapping came from (informational).")
+    source: SourceConfig = Field(description="The CRM database.")
+    history: HistoryConfig = Field(default_factory=HistoryConfig, description="The results store.")
+    entities: dict[str, EntityConfig] = Field(description="Canonical entities mapped onto tables.")
+    references: list[ReferenceConfig] = Field(default_factory=list, description="Links checked for orphans.")
+    checks: dict[str, CheckSettings] = Field(default_factory=dict, description="Per-check settings by id.")
+    scoring: ScoringConfig = Field(default_factory=ScoringConfig, description="Score weights.")
+    schedule: list[ScheduleEntry] = Field(default_factory=list, description="Cron schedules.")
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig, description="Alerting.")
+
+    @field_validator("entities")
+    @classmethod
+    def _known_entities(cls, v: dict[str, EntityConfig]) -> dict[str, EntityConfig]:
+        unknown = [k for k in v if k not in ENTITY_NAMES]
+        if unknown:
+            raise ValueError(f"unknown entity {unknown[0]!r}; use one of {', '.join(ENTITY_NAMES)}")
+        return v
+
+    # Filled by load_config: where the file was, for relative paths.
+    base_dir: Path = Field(default=Path("."), exclude=True, description="Folder of the config file.")
+
+    def history_url(self) -> str:
+        """The history store URL, defaulting to `cleancrm-history.db` beside the config."""
+        if self.history.url:
+            return self.history.url
+        return f"sqlite:///{(self.base_dir / 'cleancrm-history.db').resolve()}"
+
+    def source_url(self) -> str:
+        """The source URL with a relative SQLite/file path resolved against the config's folder."""
+        return resolve_relative_url(self.source.url, self.base_dir)
+
+    def check_settings(self, check_id: str) -> CheckSettings:
+        """Settings for one check (defaults when the config says nothing)."""
+        return self.checks.get(check_id) or CheckSettings()
+
+    def fingerprint(self) -> str:
+        """Hash of the effective config, stored with each run."""
+        data = self.model_dump(mode="json", by_alias=True, exclude={"base_dir"})
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def resolve_relative_url(url: str, base: Path) -> str:
+    """Resolve `sqlite:///relative.db` and `csv:///relative` against the config's folder."""
+    for prefix in ("sqlite:///", "csv:///", "xlsx:///"):
+        if url.startswith(prefix):
+            rest = url[len(prefix) :]
+            path, sep, query = rest.partition("?")
+            if path and not path.startswith("/") and not path.startswith(":memory:") and not path.startswith("file:"):
+                path = str((base / path).resolve())
+            return prefix + path + sep + query
+    return url
+
+
+def interpolate_env(text: str, where: str = "config") -> str:
+    """Replace `${VAR}` and `${VAR:-default}`; a missing variable is an error naming it."""
+
+    def repl(m: re.Match[str]) -> str:
+        name, default = m.group(1), m.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise ConfigError(f"{where}: environment variable ${{{name}}} is not set; export it or give ${{{name}:-default}}")
+
+    return _ENV.sub(repl, text)
+
+
+def _interpolate(node: Any, path: str) -> Any:
+    if isinstance(node, str):
+        return interpolate_env(node, path)
+    if isinstance(node, dict):
+        return {k: _interpolate(v, f"{path}.{k}" if path else str(k)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_interpolate(v, f"{path}[{i}]") for i, v in enumerate(node)]
+    return node
+
+
+def format_validation_errors(exc: ValidationError) -> list[str]:
+    """Pydantic errors as `dotted.location: message` lines."""
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-"))
+        # Union members add their type names to the location; drop them for readability.
+        loc = re.sub(r"\.(str|list\[str\]|FieldSpec|function-after\[[^]]*\])", "", loc)
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key; see cleancrm.example.yml for the keys allowed here"
+        lines.append(f"{loc}: {msg}")
+    return sorted(set(lines), key=lines.index)
+
+
+def parse_config(data: dict[str, Any], base_dir: Path = Path(".")) -> Config:
+    """Validate a config mapping; raises ConfigError listing every problem."""
+    if not isinstance(data, dict):
+        raise ConfigError("config: the file must be a YAML mapping (key: value)")
+    data = _interpolate(data, "")
+    try:
+        cfg = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError("\n".join(format_validation_errors(exc))) from None
+    cfg.base_dir = base_dir
+    return cfg
+
+
+def load_config(path: str | Path) -> Config:
+    """Read, interpolate and validate a `cleancrm.yml`."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: config file not found; create one with `cleancrm init --url URL`")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    return parse_config(data, path.parent.resolve())

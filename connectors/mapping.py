@@ -1,0 +1,180 @@
+"""Canonical entities and fields ↔ the CRM's tables and columns.
+
+A canonical field maps to a column, a list of columns (several phones), an SQL expression, or a
+column reached through LEFT JOINs. `EntityQuery` turns an entity's mapping into one SELECT that
+reads only the fields asked for; `validate_mapping` checks a config against the live schema and
+returns every problem at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from checks.config import Config, EntityConfig, FieldSpec
+from connectors.source import Source, suggest
+
+KEY = "__key"
+
+CANONICAL_FIELDS: dict[str, tuple[str, ...]] = {
+    "contact": ("first_name", "last_name", "email", "phone", "title", "account_id", "owner_id", "street",
+                "city", "state", "postal_code", "country", "created_at", "modified_at"),
+    "account": ("name", "phone", "website", "street", "city", "state", "postal_code", "country", "owner_id",
+                "created_at", "modified_at"),
+    "lead": ("first_name", "last_name", "email", "phone", "company", "status", "street", "city", "state",
+             "postal_code", "country", "owner_id", "created_at", "modified_at", "converted"),
+    "opportunity": ("name", "amount", "stage", "is_won", "is_closed", "close_date", "account_id", "owner_id",
+                    "created_at", "modified_at"),
+    "user": ("first_name", "last_name", "email", "active", "created_at", "modified_at"),
+}
+
+
+@dataclass(frozen=True)
+class FieldColumn:
+    """One value a canonical field reads: its frame label, its SQL, and the column users know."""
+
+    field: str
+    label: str
+    sql: str
+    column: str
+
+
+@dataclass(frozen=True)
+class JoinClause:
+    """A LEFT JOIN needed by some field."""
+
+    sql: str
+    table: str
+    alias: str
+
+
+class EntityQuery:
+    """Builds the SELECT that reads an entity's mapped fields from the source."""
+
+    def __init__(self, source: Source, name: str, cfg: EntityConfig):
+        self.source, self.name, self.cfg = source, name, cfg
+        self.alias = source.quote(cfg.table)
+
+    def field_columns(self, field: str) -> list[FieldColumn]:
+        """The values a canonical field reads (several for a list of columns)."""
+        mapping = self.cfg.fields.get(field)
+        if mapping is None:
+            return []
+        if isinstance(mapping, str):
+            return [FieldColumn(field, field, self._col(mapping), mapping)]
+        if isinstance(mapping, list):
+            return [FieldColumn(field, f"{field}:{c}", self._col(c), c) for c in mapping]
+        if mapping.columns:
+            return [FieldColumn(field, f"{field}:{c}", self._col(c), c) for c in mapping.columns]
+        if mapping.sql:
+            return [FieldColumn(field, field, f"({mapping.sql})", field)]
+        table, _, col = (mapping.column or "").rpartition(".")
+        return [FieldColumn(field, field, f"{self.source.quote(table)}.{self.source.quote(col)}", mapping.column or "")]
+
+    def _col(self, column: str) -> str:
+        return f"{self.alias}.{self.source.quote(column)}"
+
+    def joins(self, fields: Iterable[str]) -> list[JoinClause]:
+        """The distinct LEFT JOINs the given fields need, in order."""
+        out: dict[tuple[str, str], JoinClause] = {}
+        for f in fields:
+            mapping = self.cfg.fields.get(f)
+            if isinstance(mapping, FieldSpec) and mapping.join:
+                for step in mapping.join:
+                    ref = self.source.table_ref(step.table)
+                    out.setdefault((step.table, step.on), JoinClause(f"LEFT JOIN {ref} ON {step.on}", step.table, step.table))
+        return list(out.values())
+
+    def where(self) -> str:
+        """Soft-deleted rows out, the entity's filter in."""
+        parts = []
+        if self.cfg.soft_delete:
+            # CASE keeps a NULL flag from hiding the row, and works with booleans and integers alike.
+            parts.append(f"(CASE WHEN ({self.cfg.soft_delete}) THEN 1 ELSE 0 END) = 0")
+        if self.cfg.filter:
+            parts.append(f"({self.cfg.filter})")
+        return " WHERE " + " AND ".join(parts) if parts else ""
+
+    def select(self, fields: Iterable[str]) -> tuple[str, list[FieldColumn]]:
+        """SQL reading the key and the mapped ones of `fields`, and the columns it returns."""
+        wanted = [f for f in dict.fromkeys(fields) if f in self.cfg.fields]
+        cols = [fc for f in wanted for fc in self.field_columns(f)]
+        q = self.source.quote
+        items = [f"{self._col(self.cfg.key)} AS {q(KEY)}"] + [f"{fc.sql} AS {q(fc.label)}" for fc in cols]
+        joins = " ".join(j.sql for j in self.joins(wanted))
+        sql = f"SELECT {', '.join(items)} FROM {self.source.table_ref(self.cfg.table)} {joins}{self.where()}"
+        return sql, cols
+
+    def count_sql(self) -> str:
+        """SQL counting the entity's live rows."""
+        return f"SELECT COUNT(*) FROM {self.source.table_ref(self.cfg.table)}{self.where()}"
+
+
+def validate_mapping(cfg: Config, source: Source) -> list[str]:
+    """Every problem between the config and the live schema, each `location: problem; hint`."""
+    errors: list[str] = []
+    tables = source.tables()
+    for name, ent in cfg.entities.items():
+        errors += _validate_entity(source, tables, name, ent)
+    for i, ref in enumerate(cfg.references):
+        ent_name, _, field = ref.from_.partition(".")
+        where = f"references[{i}]"
+        if ent_name not in cfg.entities or field not in cfg.entities[ent_name].fields:
+            errors.append(f"{where}.from: {ref.from_!r} is not a mapped entity field; write it as entity.field")
+        if ref.to not in cfg.entities:
+            errors.append(f"{where}.to: entity {ref.to!r} is not configured; add it under entities or drop the reference")
+    return errors
+
+
+def _validate_entity(source: Source, tables: list[str], name: str, ent: EntityConfig) -> list[str]:
+    where = f"entities.{name}"
+    if ent.table not in tables:
+        return [f"{where}.table: no table {ent.table!r} in the source{suggest(ent.table, tables)}"]
+    columns = source.columns(ent.table)
+    errors = []
+    if ent.key not in columns:
+        errors.append(f"{where}.key: no column {ent.key!r} in table {ent.table}{suggest(ent.key, columns)}")
+    if not ent.fields:
+        errors.append(f"{where}.fields: no fields mapped; map at least one canonical field, e.g. email: Email")
+    for field, mapping in ent.fields.items():
+        errors += _validate_field(source, tables, f"{where}.fields.{field}", ent.table, columns, mapping)
+    for field in ent.required:
+        if field not in ent.fields:
+            errors.append(f"{where}.required: field {field!r} is not mapped; map it under fields or remove it")
+    if errors:
+        return errors
+    base = f"FROM {source.table_ref(ent.table)}"
+    for key in ("soft_delete", "filter"):
+        expr = getattr(ent, key)
+        if expr and (err := source.try_sql(f"SELECT 1 {base} WHERE ({expr}) AND 1 = 0")):
+            errors.append(f"{where}.{key}: SQL {expr!r} fails on table {ent.table} ({err})")
+    query = EntityQuery(source, name, ent)
+    for field in ent.fields:
+        sql, _ = query.select([field])
+        if err := source.try_sql(f"SELECT * FROM ({sql}) AS probe WHERE 1 = 0"):
+            errors.append(f"{where}.fields.{field}: its SQL fails ({err}); check the expression or join")
+    if not errors and not source.scalar(f"SELECT COUNT(*) FROM ({query.count_sql()}) AS n"):
+        errors.append(f"{where}: table {ent.table} has no live rows; remove the entity or check its soft_delete/filter")
+    return errors
+
+
+def _validate_field(source, tables, where, table, columns, mapping) -> list[str]:
+    if isinstance(mapping, str) or isinstance(mapping, list) or (isinstance(mapping, FieldSpec) and mapping.columns):
+        names = [mapping] if isinstance(mapping, str) else (mapping if isinstance(mapping, list) else mapping.columns)
+        return [f"{where}: no column {c!r} in table {table}{suggest(c, columns)}" for c in names if c not in columns]
+    if mapping.sql:
+        return []
+    if not mapping.column or "." not in mapping.column:
+        return [f"{where}: give `columns`, `sql`, or `column: table.column` with `join`"]
+    errors = []
+    joined = {step.table for step in mapping.join or []}
+    jtable, _, jcol = mapping.column.rpartition(".")
+    for step in mapping.join or []:
+        if step.table not in tables:
+            errors.append(f"{where}.join: no table {step.table!r} in the source{suggest(step.table, tables)}")
+    if not errors:
+        if jtable not in joined and jtable != table:
+            errors.append(f"{where}.column: table {jtable!r} is not joined; add it under join")
+        elif jcol not in (jcols := source.columns(jtable)):
+            errors.append(f"{where}.column: no column {jcol!r} in table {jtable}{suggest(jcol, jcols)}")
+    return errors

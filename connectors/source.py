@@ -1,0 +1,249 @@
+"""Read-only access to a CRM database: one engine per source, guarded twice.
+
+The database enforces read-only where it can (SQLite `mode=ro`, PostgreSQL
+`default_transaction_read_only`, MySQL/MariaDB `SET SESSION TRANSACTION READ ONLY`), and our own
+cursor hook refuses any statement that is not a read before it reaches the driver, so that even a
+database that ignores the session setting for DDL is never written to.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+
+from checks.errors import SourceError
+
+# Statements a read-only source may run. SET is allowed for session settings only (see below).
+_READ_PREFIXES = ("select", "with", "show", "pragma", "explain", "describe", "set ", "values")
+_FORBIDDEN_SET = re.compile(r"^\s*set\s+(global|persist|.*read\s+write)", re.I | re.S)
+FILE_SCHEMES = ("csv", "xlsx", "xls")
+
+
+class WriteRefusedError(SourceError):
+    """A statement that would write was sent to a read-only source."""
+
+
+def _refuse_writes(conn, cursor, statement, parameters, context, executemany):  # noqa: PLR0913
+    head = statement.lstrip().lstrip("(").lower()
+    if not head.startswith(_READ_PREFIXES) or _FORBIDDEN_SET.match(statement) or executemany:
+        first = statement.strip().split("\n")[0][:80]
+        raise WriteRefusedError(f"source: refused a non-read statement ({first!r}); the CRM source is read-only")
+
+
+@dataclass
+class Source:
+    """A read-only CRM source: reflection, streaming reads, fingerprints."""
+
+    engine: Engine
+    url_for_display: str
+    schema: str | None = None
+    _columns: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def dialect(self) -> str:
+        """`sqlite`, `postgresql` or `mysql` (MariaDB included)."""
+        return self.engine.dialect.name
+
+    @cached_property
+    def _inspector(self) -> sa.Inspector:
+        return sa.inspect(self.engine)
+
+    def tables(self) -> list[str]:
+        """Table and view names in the source's schema."""
+        try:
+            names = self._inspector.get_table_names(schema=self.schema)
+            names += self._inspector.get_view_names(schema=self.schema)
+        except SQLAlchemyError as exc:
+            raise SourceError(f"source: cannot list tables ({_first_line(exc)})") from None
+        return names
+
+    def columns(self, table: str) -> list[str]:
+        """Column names of a table (cached)."""
+        if table not in self._columns:
+            info = self._inspector.get_columns(table, schema=self.schema)
+            self._columns[table] = [c["name"] for c in info]
+        return self._columns[table]
+
+    def column_types(self, table: str) -> dict[str, sa.types.TypeEngine]:
+        """Column name → SQLAlchemy type."""
+        return {c["name"]: c["type"] for c in self._inspector.get_columns(table, schema=self.schema)}
+
+    def quote(self, name: str) -> str:
+        """Quote an identifier for this dialect."""
+        return self.engine.dialect.identifier_preparer.quote(name)
+
+    def table_ref(self, table: str) -> str:
+        """`schema.table AS table`, so SQL in the config can say `table.column`."""
+        q = self.quote(table)
+        return f"{self.quote(self.schema)}.{q} AS {q}" if self.schema else q
+
+    def stream(self, sql: str, chunk_size: int = 50_000, params: dict | None = None) -> Iterator[pd.DataFrame]:
+        """Run a query and yield its rows as DataFrames of at most `chunk_size` rows.
+
+        Uses server-side cursors (psycopg named cursors, PyMySQL SSCursor) so memory stays
+        bounded by the chunk, whatever the table size.
+        """
+        try:
+            with self.engine.connect() as conn:
+                opts = conn.execution_options(yield_per=chunk_size)
+                result = opts.execute(sa.text(sql), params or {})
+                names = list(result.keys())
+                for rows in result.partitions(chunk_size):
+                    yield pd.DataFrame.from_records(rows, columns=names, coerce_float=True)
+        except WriteRefusedError:
+            raise
+        except SQLAlchemyError as exc:
+            raise SourceError(f"source: query failed ({_first_line(exc)})") from None
+
+    def read_frame(self, sql: str, params: dict | None = None) -> pd.DataFrame:
+        """Run a small query and return all of its rows."""
+        chunks = list(self.stream(sql, chunk_size=100_000, params=params))
+        return pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame()
+
+    def scalar(self, sql: str, params: dict | None = None):
+        """Run a query returning one value."""
+        try:
+            with self.engine.connect() as conn:
+                return conn.execute(sa.text(sql), params or {}).scalar()
+        except WriteRefusedError:
+            raise
+        except SQLAlchemyError as exc:
+            raise SourceError(f"source: query failed ({_first_line(exc)})") from None
+
+    def try_sql(self, sql: str) -> str | None:
+        """Run a query that returns nothing (for validation); the error's first line, or None."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.text(sql)).fetchall()
+        except SQLAlchemyError as exc:
+            return _first_line(exc)
+        return None
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self.engine.dispose()
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def suggest(name: str, choices: list[str]) -> str:
+    """`; did you mean 'X'?` for the closest choice, case-insensitively, or ''."""
+    lowered = {c.lower(): c for c in choices}
+    if name.lower() in lowered:
+        return f"; did you mean {lowered[name.lower()]!r}?"
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
+    return f"; did you mean {lowered[close[0]]!r}?" if close else ""
+
+
+def _sqlite_readonly_url(url: sa.URL) -> str:
+    database = url.database or ""
+    if database in ("", ":memory:"):
+        raise SourceError("source.url: an in-memory SQLite database holds no CRM; give the path of a .db file")
+    if database.startswith("file:"):
+        path = database[5:].split("?")[0]
+    else:
+        path = database
+    resolved = Path(path).expanduser().resolve()
+    if not resolved.exists():
+        raise SourceError(f"source.url: SQLite file {resolved} not found; check the path (relative paths are read from the config's folder)")
+    return f"sqlite:///file:{resolved}?mode=ro&uri=true"
+
+
+def _on_connect_sqlite(dbapi_conn, _record):
+    dbapi_conn.execute("PRAGMA query_only = ON")
+
+
+def _mysql_session(timeout_s: int):
+    def on_connect(dbapi_conn, _record):
+        cur = dbapi_conn.cursor()
+        cur.execute("SELECT VERSION()")
+        version = cur.fetchone()[0]
+        cur.execute("SET SESSION TRANSACTION READ ONLY")
+        if "mariadb" in version.lower():
+            cur.execute(f"SET SESSION max_statement_time = {int(timeout_s)}")
+        else:
+            cur.execute(f"SET SESSION max_execution_time = {int(timeout_s) * 1000}")
+        cur.close()
+
+    return on_connect
+
+
+def create_readonly_engine(url: str, timeout_s: int = 600) -> Engine:
+    """An engine whose every connection is read-only and time-limited, for the dialects we support."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise SourceError(f"source.url: {redact(url)!r} is not a database URL; e.g. postgresql+psycopg://user@host/db") from None
+    backend = parsed.get_backend_name()
+    try:
+        if backend == "sqlite":
+            engine = sa.create_engine(_sqlite_readonly_url(parsed))
+            event.listen(engine, "connect", _on_connect_sqlite)
+        elif backend == "postgresql":
+            if parsed.drivername == "postgresql":
+                parsed = parsed.set(drivername="postgresql+psycopg")
+            opts = f"-c default_transaction_read_only=on -c statement_timeout={int(timeout_s) * 1000}"
+            engine = sa.create_engine(parsed, connect_args={"options": opts, "connect_timeout": 10}, pool_pre_ping=True)
+        elif backend in ("mysql", "mariadb"):
+            if parsed.drivername in ("mysql", "mariadb"):
+                parsed = parsed.set(drivername="mysql+pymysql")
+            engine = sa.create_engine(parsed, connect_args={"connect_timeout": 10}, pool_pre_ping=True)
+            event.listen(engine, "connect", _mysql_session(timeout_s))
+        else:
+            raise SourceError(
+                f"source.url: database {backend!r} is not supported; use sqlite, postgresql, mysql/mariadb, or csv:///DIR"
+            )
+    except (NoSuchModuleError, ModuleNotFoundError) as exc:
+        raise SourceError(f"source.url: driver for {parsed.drivername} is not installed ({exc}); pip install 'cleancrm[dev]'") from None
+    event.listen(engine, "before_cursor_execute", _refuse_writes)
+    return engine
+
+
+def redact(url: str) -> str:
+    """The URL with any password hidden, for messages and the dashboard."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
+
+
+def open_source(url: str, timeout_s: int = 600, schema: str | None = None) -> Source:
+    """Open a CRM source read-only and check that it answers."""
+    scheme = url.split(":", 1)[0].lower()
+    if scheme in FILE_SCHEMES:
+        from connectors.files import open_file_source
+
+        return open_file_source(url)
+    engine = create_readonly_engine(url, timeout_s)
+    source = Source(engine=engine, url_for_display=redact(url), schema=schema)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1")).scalar()
+    except DBAPIError as exc:
+        engine.dispose()
+        raise SourceError(f"source.url: cannot connect to {redact(url)} ({_first_line(exc)}); check host, port, user and that the server runs") from None
+    return source
+
+
+def fingerprint(source: Source, tables: list[str]) -> str:
+    """A cheap fingerprint of the source: dialect, tables and their row counts."""
+    parts = [source.dialect]
+    for t in sorted(tables):
+        n = source.scalar(f"SELECT COUNT(*) FROM {source.table_ref(t)}")
+        parts.append(f"{t}:{n}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
