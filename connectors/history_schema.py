@@ -1,0 +1,159 @@
+"""Tables of the history store. Changes go through Alembic migrations (connectors/migrations)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+runs = Table(
+    "runs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source_name", String(200), nullable=False),
+    Column("started_at", DateTime, nullable=False),
+    Column("finished_at", DateTime),
+    Column("as_of", DateTime, nullable=False, doc="The 'now' the checks measured against."),
+    Column("status", String(20), nullable=False, doc="running, completed or failed."),
+    Column("error", Text),
+    Column("trigger", String(40), nullable=False, server_default="cli"),
+    Column("config_hash", String(64)),
+    Column("source_fingerprint", String(64)),
+    Column("tool_version", String(40)),
+    Column("overall_score", Float),
+    Column("only", String(200), doc="Dimension or check the run was limited to, if any."),
+)
+
+check_results = Table(
+    "check_results", metadata,
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("check_id", String(100), primary_key=True),
+    Column("entity", String(40), primary_key=True),
+    Column("dimension", String(40), nullable=False),
+    Column("fields", String(400), nullable=False),
+    Column("severity", String(20), nullable=False),
+    Column("weight", Float, nullable=False),
+    Column("applicable", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("score", Float),
+    Column("metrics", Text, doc="JSON of check-specific figures (age buckets, newest update …)."),
+)
+
+scores = Table(
+    "scores", metadata,
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("scope", String(20), nullable=False, doc="overall, dimension, entity, entity_dimension or field."),
+    Column("entity", String(40)),
+    Column("dimension", String(40)),
+    Column("field", String(100)),
+    Column("score", Float),
+    Index("ix_scores_run", "run_id", "scope"),
+)
+
+findings = Table(
+    "findings", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("check_id", String(100), nullable=False),
+    Column("entity", String(40), nullable=False),
+    Column("record_key", String(200), nullable=False),
+    Column("field", String(100)),
+    Column("column_name", String(200)),
+    Column("value", Text),
+    Column("reason", Text, nullable=False),
+    Column("suggestion", Text),
+    Column("severity", String(20), nullable=False),
+    Column("owner", String(200)),
+    Index("ix_findings_run_check", "run_id", "check_id", "entity"),
+    Index("ix_findings_run_key", "run_id", "entity", "record_key"),
+)
+
+record_scores = Table(
+    "record_scores", metadata,
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("entity", String(40), primary_key=True),
+    Column("record_key", String(200), primary_key=True),
+    Column("score", Float, nullable=False),
+    Column("failed_checks", Integer, nullable=False),
+    Column("owner", String(200)),
+)
+
+annotations = Table(
+    "annotations", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source_name", String(200), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("date", DateTime, nullable=False),
+    Column("scope", String(200), doc="Entity, dimension or check the intervention touched; empty = all."),
+    Column("note", Text),
+    Column("created_at", DateTime, nullable=False),
+)
+
+# Revision 0002: duplicate clusters, steward decisions, and the scheduling tables.
+duplicate_clusters = Table(
+    "duplicate_clusters", metadata,
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("cluster_id", String(64), primary_key=True),
+    Column("entity", String(40), nullable=False),
+    Column("tier", String(20), nullable=False),
+    Column("score", Float),
+    Column("size", Integer, nullable=False),
+    Column("survivor_key", String(200)),
+    Column("merge_plan", Text, doc="JSON list of {field, keep_value, from_key, why}."),
+)
+
+cluster_members = Table(
+    "cluster_members", metadata,
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("cluster_id", String(64), primary_key=True),
+    Column("record_key", String(200), primary_key=True),
+    Column("entity", String(40), nullable=False),
+    Column("is_survivor", Integer, nullable=False, server_default="0"),
+    Column("match_score", Float),
+)
+
+cluster_decisions = Table(
+    "cluster_decisions", metadata,
+    Column("source_name", String(200), primary_key=True),
+    Column("cluster_id", String(64), primary_key=True),
+    Column("entity", String(40), nullable=False),
+    Column("decision", String(20), nullable=False, doc="not_duplicate or confirmed."),
+    Column("decided_at", DateTime, nullable=False),
+    Column("decided_by", String(200)),
+    Column("note", Text),
+)
+
+run_locks = Table(
+    "run_locks", metadata,
+    Column("source_name", String(200), primary_key=True),
+    Column("holder", String(200), nullable=False, doc="host:pid of the process holding the lock."),
+    Column("acquired_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+)
+
+heartbeats = Table(
+    "heartbeats", metadata,
+    Column("scheduler_id", String(200), primary_key=True),
+    Column("source_name", String(200), nullable=False),
+    Column("beat_at", DateTime, nullable=False),
+    Column("next_runs", Text, doc="JSON {schedule name: ISO time of its next run}."),
+)
+
+alert_state = Table(
+    "alert_state", metadata,
+    Column("source_name", String(200), primary_key=True),
+    Column("rule", String(200), primary_key=True),
+    Column("firing", Integer, nullable=False),
+    Column("since", DateTime, nullable=False),
+    Column("last_value", Float),
+)
