@@ -120,6 +120,15 @@ class AlertsConfig(_Model):
     rules: list[AlertRule] = Field(default_factory=list, description="Rules.")
 
 
+class RetryConfig(_Model):
+    """Retries of a scheduled run that failed (source down, statement timeout, lost connection)."""
+
+    attempts: int = Field(3, ge=1, description="Tries per scheduled run, the first one included; 1 = no retry.")
+    backoff_s: float = Field(30.0, ge=0, description="Seconds to wait before the first retry.")
+    backoff_factor: float = Field(2.0, ge=1, description="Each further retry waits this many times longer.")
+    max_backoff_s: float = Field(900.0, ge=0, description="Longest wait between two tries, in seconds.")
+
+
 class SourceConfig(_Model):
     """The CRM database, read-only."""
 
@@ -161,6 +170,7 @@ class Config(_Model):
     scoring: ScoringConfig = Field(default_factory=ScoringConfig, description="Score weights.")
     schedule: list[ScheduleEntry] = Field(default_factory=list, description="Cron schedules.")
     alerts: AlertsConfig = Field(default_factory=AlertsConfig, description="Alerting.")
+    retry: RetryConfig = Field(default_factory=RetryConfig, description="Retries of failed scheduled runs.")
 
     @field_validator("entities")
     @classmethod

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -34,16 +35,30 @@ def _read_frames(path: Path, scheme: str) -> dict[str, pd.DataFrame]:
             raise SourceError(f"source.url: no .csv files in {path}; point csv:/// at a folder of exports or one file")
         frames = {}
         for f in files:
+            name = table_name_for(f.stem)
+            if name in frames:
+                raise SourceError(f"source.url: {f.name} and another file both become table {name!r}; rename one of them")
             try:
-                frames[table_name_for(f.stem)] = pd.read_csv(f, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+                frames[name] = pd.read_csv(f, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            except pd.errors.EmptyDataError:
+                raise SourceError(f"source.url: {f.name} is empty (not even a header row); export it again or remove it") from None
             except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-                raise SourceError(f"source.url: cannot read {f.name} ({str(exc).splitlines()[0]}); save it as UTF-8 CSV") from None
+                raise SourceError(f"source.url: cannot read {f.name} ({_first(exc)}); save it as UTF-8 CSV") from None
         return frames
+    if path.is_dir():
+        raise SourceError(f"source.url: {path} is a folder; {scheme}:/// takes one workbook file")
     try:
         sheets = pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False)
-    except (ValueError, OSError) as exc:
-        raise SourceError(f"source.url: cannot read {path.name} ({str(exc).splitlines()[0]})") from None
+    except ImportError as exc:
+        raise SourceError(f"source.url: cannot read {path.name} ({_first(exc)}); save it as .xlsx") from None
+    except (ValueError, OSError, KeyError, zipfile.BadZipFile) as exc:
+        raise SourceError(f"source.url: cannot read {path.name} ({_first(exc)}); save it as an Excel .xlsx workbook") from None
     return {table_name_for(name): frame for name, frame in sheets.items()}
+
+
+def _first(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def open_file_source(url: str):

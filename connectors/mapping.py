@@ -148,17 +148,21 @@ def _validate_entity(source: Source, tables: list[str], name: str, ent: EntityCo
         expr = getattr(ent, key)
         if expr and (err := source.try_sql(f"SELECT 1 {base} WHERE ({expr}) AND 1 = 0")):
             errors.append(f"{where}.{key}: SQL {expr!r} fails on table {ent.table} ({err})")
+    if errors:  # every field's probe would fail on the same WHERE: report it once
+        return errors
     query = EntityQuery(source, name, ent)
     for field in ent.fields:
         sql, _ = query.select([field])
         if err := source.try_sql(f"SELECT * FROM ({sql}) AS probe WHERE 1 = 0"):
             errors.append(f"{where}.fields.{field}: its SQL fails ({err}); check the expression or join")
-    if not errors and not source.scalar(f"SELECT COUNT(*) FROM ({query.count_sql()}) AS n"):
+    if not errors and not source.scalar(query.count_sql()):  # (wrapping it in COUNT(*) always gave 1)
         errors.append(f"{where}: table {ent.table} has no live rows; remove the entity or check its soft_delete/filter")
     return errors
 
 
 def _validate_field(source, tables, where, table, columns, mapping) -> list[str]:
+    if isinstance(mapping, list) and not mapping or isinstance(mapping, FieldSpec) and mapping.columns == []:
+        return [f"{where}: an empty list of columns; name at least one column or remove the field"]
     if isinstance(mapping, str) or isinstance(mapping, list) or (isinstance(mapping, FieldSpec) and mapping.columns):
         names = [mapping] if isinstance(mapping, str) else (mapping if isinstance(mapping, list) else mapping.columns)
         return [f"{where}: no column {c!r} in table {table}{suggest(c, columns)}" for c in names if c not in columns]

@@ -8,6 +8,7 @@ lowercased by Heroku Connect, snake_case by Fivetran) and are generated from one
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
@@ -151,11 +152,23 @@ def detect_preset(source: Source) -> tuple[str, str]:
                 return "salesforce", spelling
         if "sfid" in cols or "_fivetran_synced" in cols:
             return "salesforce", "snake" if "_fivetran_synced" in cols else "lower"
-    if "contacts" in tables and "Record ID" in source.columns(tables["contacts"]):
+    if _hubspot_tables(source, tables):
         return "hubspot", ""
     if {"contacts", "accounts"} <= set(tables) and "deleted" in source.columns(tables["contacts"]):
         return "demo", ""
     return "generic", ""
+
+
+def _hubspot_tables(source: Source, tables: dict[str, str]) -> dict[str, str]:
+    """HubSpot export tables by preset name: `contacts.csv`, or as exported, `hubspot-crm-exports-all-contacts-….csv`."""
+    found: dict[str, str] = {}
+    for wanted, stem in (("contacts", "contact"), ("companies", "compan")):
+        candidates = [tables[wanted]] if wanted in tables else [t for low, t in sorted(tables.items()) if stem in low]
+        for table in candidates:
+            if "Record ID" in source.columns(table):
+                found[wanted] = table
+                break
+    return found if "contacts" in found else {}
 
 
 def _salesforce(spelling: str) -> dict[str, dict[str, Any]]:
@@ -191,9 +204,11 @@ def build_config(source: Source, url: str, preset: str | None = None, spelling: 
     if preset is None:
         preset, spelling = detect_preset(source)
     tables = {t.lower(): t for t in source.tables()}
+    hubspot = _hubspot_tables(source, tables) if preset == "hubspot" else {}
     entities: dict[str, Any] = {}
-    for entity, spec in preset_mapping(preset, spelling).items():
-        table = tables.get(spec["table"].lower())
+    # A deep copy: callers edit the config they get, and must never edit the preset itself.
+    for entity, spec in copy.deepcopy(preset_mapping(preset, spelling)).items():
+        table = hubspot.get(spec["table"]) or tables.get(spec["table"].lower())
         if table is None:
             continue
         columns = set(source.columns(table))
@@ -217,7 +232,10 @@ def build_config(source: Source, url: str, preset: str | None = None, spelling: 
 
 
 def _soft_delete_sql(source: Source, table: str, soft: str, columns: set[str]) -> str | None:
-    """`col = 1`, or `col = TRUE` where the column is a real boolean (PostgreSQL)."""
+    """`table.col = 1`, or `= TRUE` where the column is a real boolean (PostgreSQL).
+
+    Qualified with the table, so that it stays unambiguous when a field adds joins.
+    """
     if " " in soft.strip():
         return soft
     if soft not in columns:
@@ -225,7 +243,7 @@ def _soft_delete_sql(source: Source, table: str, soft: str, columns: set[str]) -
     import sqlalchemy as sa
 
     is_bool = isinstance(source.column_types(table).get(soft), sa.Boolean)
-    return f"{source.quote(soft)} = {'TRUE' if is_bool else '1'}"
+    return f"{source.quote(table)}.{source.quote(soft)} = {'TRUE' if is_bool else '1'}"
 
 
 HEADER = """# cleancrm configuration: see cleancrm.example.yml for every key.

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from urllib.parse import quote
 
 import pandas as pd
 import sqlalchemy as sa
@@ -24,21 +25,73 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 
 from checks.errors import SourceError
 
-# Statements a read-only source may run. SET is allowed for session settings only (see below).
-_READ_PREFIXES = ("select", "with", "show", "pragma", "explain", "describe", "set ", "values")
-_FORBIDDEN_SET = re.compile(r"^\s*set\s+(global|persist|.*read\s+write)", re.I | re.S)
 FILE_SCHEMES = ("csv", "xlsx", "xls")
+
+# The guard reads a statement with its string literals, quoted identifiers and comments blanked out,
+# so that text inside them can neither hide a write nor make a read look like one.
+_SKIP = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`[^`]*`|--[^\n]*|/\*.*?\*/", re.S)
+_READ_START = re.compile(r"^\(*\s*(select|with|values|show|describe|desc|explain|pragma|set)\b", re.I)
+# Inside a SELECT/WITH: data-modifying CTEs, SELECT INTO (a new table, or a file on a MySQL server)
+# and row locks that would block the CRM.
+_WRITE_WORDS = re.compile(
+    r"\b(insert|update|delete|merge|truncate|into)\b|\block\s+in\s+share\s+mode\b|\bfor\s+share\b", re.I
+)
+# Functions that change the session (PostgreSQL `set_config('default_transaction_read_only', 'off')`
+# would make the pooled connection writable), take locks, or touch server files.
+_FORBIDDEN_FUNCTIONS = re.compile(
+    r"\b(set_config|pg_terminate_backend|pg_cancel_backend|pg_reload_conf|pg_advisory\w*|pg_try_advisory\w*"
+    r"|lo_import|lo_export|lo_unlink|lo_create|lo_from_bytea|dblink\w*|pg_read_file|pg_read_binary_file"
+    r"|pg_ls_dir|setval|nextval|load_extension|load_file|get_lock|release_lock)\s*\(",
+    re.I,
+)
+# SET may change harmless session settings only: never the read-only mode, the timeout or a role.
+_FORBIDDEN_SET = re.compile(
+    r"global|persist|read\s+write|read_only|readonly|query_only|timeout|statement_time|execution_time|role"
+    r"|authorization|characteristics|transaction",
+    re.I,
+)
+# SQLite pragmas that only report (SQLAlchemy's reflection uses these); others can switch query_only off.
+_READ_PRAGMA = re.compile(
+    r"^pragma\s+(\w+\.)?(table_info|table_xinfo|index_list|index_info|index_xinfo|foreign_key_list|database_list"
+    r"|table_list|collation_list|compile_options|function_list|pragma_list|module_list)\s*(\([^)]*\))?$",
+    re.I,
+)
+_EXPLAIN_PREFIX = re.compile(r"^explain\s+((analy[sz]e|verbose|extended|partitions|format\s*=?\s*\w+|\([^)]*\))\s+)*", re.I)
 
 
 class WriteRefusedError(SourceError):
     """A statement that would write was sent to a read-only source."""
 
 
+def refusal_reason(statement: str) -> str | None:
+    """Why `statement` may not run on a read-only source, or None if it is a plain read."""
+    text = _SKIP.sub(lambda m: " " if m.group(0)[0] in "-/" else " '' ", statement).strip().rstrip(";").strip()
+    if ";" in text:
+        return "several statements in one"
+    m = _READ_START.match(text)
+    if not m:
+        return "not a read"
+    word = m.group(1).lower()
+    if word == "set":
+        return "changes a protected session setting" if _FORBIDDEN_SET.search(text) else None
+    if word == "pragma":
+        return None if _READ_PRAGMA.match(text) else "a SQLite pragma that may write"
+    if word == "explain":
+        rest = _EXPLAIN_PREFIX.sub("", text)
+        if rest and not re.match(r"^\(*\s*(select|with|values)\b", rest, re.I) and " " in rest.strip():
+            return "explains a statement that is not a read"
+    if _WRITE_WORDS.search(text):
+        return "writes, selects into, or locks rows"
+    if _FORBIDDEN_FUNCTIONS.search(text):
+        return "calls a function that changes the session, locks, or reads server files"
+    return None
+
+
 def _refuse_writes(conn, cursor, statement, parameters, context, executemany):  # noqa: PLR0913
-    head = statement.lstrip().lstrip("(").lower()
-    if not head.startswith(_READ_PREFIXES) or _FORBIDDEN_SET.match(statement) or executemany:
-        first = statement.strip().split("\n")[0][:80]
-        raise WriteRefusedError(f"source: refused a non-read statement ({first!r}); the CRM source is read-only")
+    reason = "several rows of parameters (a bulk write)" if executemany else refusal_reason(statement)
+    if reason:
+        first = " ".join(statement.split())[:80]
+        raise WriteRefusedError(f"source: refused {first!r} ({reason}); the CRM source is read-only")
 
 
 @dataclass
@@ -49,6 +102,7 @@ class Source:
     url_for_display: str
     schema: str | None = None
     _columns: dict[str, list[str]] = field(default_factory=dict)
+    timeout_s: int | None = None
 
     @property
     def dialect(self) -> str:
@@ -71,13 +125,20 @@ class Source:
     def columns(self, table: str) -> list[str]:
         """Column names of a table (cached)."""
         if table not in self._columns:
-            info = self._inspector.get_columns(table, schema=self.schema)
-            self._columns[table] = [c["name"] for c in info]
+            self._columns[table] = [c["name"] for c in self._reflect_columns(table)]
         return self._columns[table]
 
     def column_types(self, table: str) -> dict[str, sa.types.TypeEngine]:
         """Column name → SQLAlchemy type."""
-        return {c["name"]: c["type"] for c in self._inspector.get_columns(table, schema=self.schema)}
+        return {c["name"]: c["type"] for c in self._reflect_columns(table)}
+
+    def _reflect_columns(self, table: str) -> list[dict]:
+        try:
+            return self._inspector.get_columns(table, schema=self.schema)
+        except sa.exc.NoSuchTableError:
+            raise SourceError(f"source: no table {table!r}{suggest(table, self.tables())}") from None
+        except SQLAlchemyError as exc:
+            raise SourceError(f"source: cannot read the columns of {table} ({_first_line(exc)})") from None
 
     def quote(self, name: str) -> str:
         """Quote an identifier for this dialect."""
@@ -98,13 +159,16 @@ class Source:
             with self.engine.connect() as conn:
                 opts = conn.execution_options(yield_per=chunk_size)
                 result = opts.execute(sa.text(sql), params or {})
-                names = list(result.keys())
-                for rows in result.partitions(chunk_size):
-                    yield pd.DataFrame.from_records(rows, columns=names, coerce_float=True)
+                try:
+                    names = list(result.keys())
+                    for rows in result.partitions(chunk_size):
+                        yield pd.DataFrame.from_records(rows, columns=names, coerce_float=True)
+                finally:
+                    result.close()  # a reader that stops early closes the server-side cursor cleanly
         except WriteRefusedError:
             raise
         except SQLAlchemyError as exc:
-            raise SourceError(f"source: query failed ({_first_line(exc)})") from None
+            raise self._query_error(exc) from None
 
     def read_frame(self, sql: str, params: dict | None = None) -> pd.DataFrame:
         """Run a small query and return all of its rows."""
@@ -119,7 +183,18 @@ class Source:
         except WriteRefusedError:
             raise
         except SQLAlchemyError as exc:
-            raise SourceError(f"source: query failed ({_first_line(exc)})") from None
+            raise self._query_error(exc) from None
+
+    def _query_error(self, exc: SQLAlchemyError) -> SourceError:
+        """A one-line SourceError; a cancelled query names the statement timeout and how to raise it."""
+        first = _first_line(exc)
+        if _TIMEOUT_MESSAGE.search(first):
+            limit = f" of {self.timeout_s} s" if self.timeout_s else ""
+            return SourceError(
+                f"source: query cancelled by the statement timeout{limit} ({first}); "
+                "raise source.statement_timeout_s or narrow the entity with a filter"
+            )
+        return SourceError(f"source: query failed ({first})")
 
     def try_sql(self, sql: str) -> str | None:
         """Run a query that returns nothing (for validation); the error's first line, or None."""
@@ -133,6 +208,9 @@ class Source:
     def close(self) -> None:
         """Release the connection pool."""
         self.engine.dispose()
+
+
+_TIMEOUT_MESSAGE = re.compile(r"statement timeout|max_statement_time|maximum statement execution time", re.I)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -150,7 +228,7 @@ def suggest(name: str, choices: list[str]) -> str:
     return f"; did you mean {lowered[close[0]]!r}?" if close else ""
 
 
-def _sqlite_readonly_url(url: sa.URL) -> str:
+def _sqlite_readonly_url(url: sa.URL) -> sa.URL:
     database = url.database or ""
     if database in ("", ":memory:"):
         raise SourceError("source.url: an in-memory SQLite database holds no CRM; give the path of a .db file")
@@ -159,13 +237,20 @@ def _sqlite_readonly_url(url: sa.URL) -> str:
     else:
         path = database
     resolved = Path(path).expanduser().resolve()
-    if not resolved.exists():
+    if not resolved.is_file():
         raise SourceError(f"source.url: SQLite file {resolved} not found; check the path (relative paths are read from the config's folder)")
-    return f"sqlite:///file:{resolved}?mode=ro&uri=true"
+    # A URI filename, percent-encoded, so that spaces, '#', '?' or '%' in the path survive.
+    return sa.URL.create("sqlite", database=f"file:{quote(str(resolved))}", query={"mode": "ro", "uri": "true"})
 
 
 def _on_connect_sqlite(dbapi_conn, _record):
     dbapi_conn.execute("PRAGMA query_only = ON")
+
+
+def _on_connect_psycopg(dbapi_conn, _record):
+    # Every transaction starts as `BEGIN READ ONLY`: unlike default_transaction_read_only, this
+    # cannot be switched off from SQL on a pooled connection.
+    dbapi_conn.read_only = True
 
 
 def _mysql_session(timeout_s: int):
@@ -194,11 +279,13 @@ def create_readonly_engine(url: str, timeout_s: int = 600) -> Engine:
         if backend == "sqlite":
             engine = sa.create_engine(_sqlite_readonly_url(parsed))
             event.listen(engine, "connect", _on_connect_sqlite)
-        elif backend == "postgresql":
-            if parsed.drivername == "postgresql":
+        elif backend in ("postgresql", "postgres"):
+            if parsed.drivername in ("postgresql", "postgres"):  # postgres:// as Heroku and others write it
                 parsed = parsed.set(drivername="postgresql+psycopg")
             opts = f"-c default_transaction_read_only=on -c statement_timeout={int(timeout_s) * 1000}"
             engine = sa.create_engine(parsed, connect_args={"options": opts, "connect_timeout": 10}, pool_pre_ping=True)
+            if engine.dialect.driver == "psycopg":
+                event.listen(engine, "connect", _on_connect_psycopg)
         elif backend in ("mysql", "mariadb"):
             if parsed.drivername in ("mysql", "mariadb"):
                 parsed = parsed.set(drivername="mysql+pymysql")
@@ -230,7 +317,7 @@ def open_source(url: str, timeout_s: int = 600, schema: str | None = None) -> So
 
         return open_file_source(url)
     engine = create_readonly_engine(url, timeout_s)
-    source = Source(engine=engine, url_for_display=redact(url), schema=schema)
+    source = Source(engine=engine, url_for_display=redact(url), schema=schema, timeout_s=timeout_s)
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1")).scalar()

@@ -346,7 +346,7 @@ def inject_account_defects(inj: Injector, n: int) -> None:
         groups.append(keys)
         inj.clusters.append({"entity": "account", "kind": "company_suffix", "keys": keys})
     inj.tables["account"] = pd.concat([a, pd.DataFrame(new_rows)], ignore_index=True)
-    inj.exact_groups["account"] = {"name": groups}
+    inj.exact_groups["account"] = {"name": groups, "phone": groups}  # the copy keeps the switchboard
 
 
 def inject_lead_defects(inj: Injector, n: int) -> None:
@@ -369,7 +369,8 @@ def inject_lead_defects(inj: Injector, n: int) -> None:
     accounts = inj.tables["account"].set_index("id").name
     for r, crow in zip(inj.pick("lead", n), inj.rng.choice(np.flatnonzero(ok), n, replace=False),
                        strict=False):
-        for column in ("first_name", "last_name", "email", "country", "city", "postal_code", "state"):
+        for column in ("first_name", "last_name", "email", "phone", "mobile", "country", "city", "postal_code",
+                       "state"):
             inj.set("lead", r, column, contacts[column].iat[crow], "lead_duplicates_contact")
         inj.set("lead", r, "company", accounts.get(contacts.account_id.iat[crow], None), "lead_duplicates_contact")
         inj.mark("lead_duplicates_contact", "lead", [r])

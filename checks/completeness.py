@@ -1,0 +1,132 @@
+"""Completeness: required fields filled, people reachable, records filled in, owners assigned."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pandera.pandas as pa
+
+from checks import values as V
+from checks.base import Check, Outcome, failures, register
+from checks.fields import email_view, phone_view, usable
+
+ALL_ENTITIES = ("contact", "account", "lead", "opportunity", "user")
+
+
+def required_schema(labels: list[str]) -> pa.DataFrameSchema:
+    """A pandera schema per entity: each required column non-null and not blank or a null token."""
+    filled = pa.Check(lambda s: ~V.is_missing(s), name="filled", error="blank or a null token")
+    return pa.DataFrameSchema({label: pa.Column(nullable=False, checks=filled, required=True, coerce=False)
+                               for label in labels}, strict=False)
+
+
+@register
+class RequiredFields(Check):
+    """Each required field (config `entities.<e>.required`) is filled.
+
+    Fails when: the value is NULL, blank, or a null token stored as data ('Unknown', '-', 'TBD').
+    Validated with a pandera schema per entity (lazy, failure cases with their index).
+    Example: a lead with company `NULL` or `Unknown`.
+    """
+
+    id, dimension, entities, fields, any_field = "completeness.required", "completeness", ALL_ENTITIES, (), True
+    severity = "high"
+
+    def applies_to(self, entity, mapped):  # noqa: D102
+        return entity in self.entities
+
+    def needed_fields(self, mapped):  # noqa: D102
+        return []  # the engine adds the entity's required fields
+
+    def evaluate(self, frame, ctx):  # noqa: D102
+        required = ctx.param("_required", [])
+        cols = [fc for f in required for fc in ctx.cols(f)]
+        if not cols:
+            return Outcome.empty()
+        try:
+            required_schema([fc.label for fc in cols]).validate(frame, lazy=True)
+            return Outcome(len(frame) * len(cols), pd.DataFrame())
+        except pa.errors.SchemaErrors as exc:
+            cases = exc.failure_cases
+        cases = cases[cases["index"].notna() & cases["column"].notna()]
+        by_label = {fc.label: fc for fc in cols}
+        parts = []
+        for label, group in cases.groupby("column"):
+            fc = by_label[label]
+            mask = frame.index.isin(group["index"].astype(int))
+            mask = pd.Series(mask, index=frame.index)
+            reason = f"required {fc.field} is missing"
+            parts.append(failures(frame, mask, fc, frame[label], reason))
+        return Outcome(len(frame) * len(cols), pd.concat(parts, ignore_index=True) if parts else pd.DataFrame())
+
+
+@register
+class Contactability(Check):
+    """People with no usable way to reach them.
+
+    Fails when: no valid, non-placeholder email and no usable (non-placeholder) phone in any phone
+    column. Example: a contact with email NULL and phone NULL; or `test@test.com` and no phone.
+    """
+
+    id, dimension, entities, fields, any_field = "completeness.contactability", "completeness", ("contact", "lead"), (
+        "email", "phone"), True
+    severity = "high"
+    extra_fields = ("country",)
+
+    def evaluate(self, frame, ctx):  # noqa: D102
+        reachable = pd.Series(False, index=frame.index)
+        for fc in ctx.cols("email"):
+            view = email_view(frame, fc)
+            reachable |= view.syntax_ok & ~view.placeholder
+        for fc in ctx.cols("phone"):
+            view = phone_view(frame, fc, ctx)
+            reachable |= view.present & ~view.placeholder
+        fc = (ctx.cols("email") or ctx.cols("phone"))[0]
+        return Outcome(len(frame), failures(frame, ~reachable, fc, None, "no usable email or phone"))
+
+
+@register
+class RecordCompleteness(Check):
+    """Share of a record's canonical fields that are filled.
+
+    Fails when: fewer than `min_percent` (default 50) % of the entity's mapped fields hold a value.
+    The percentage of every record is also kept in the check's metrics (mean). Example: a contact
+    with only a last name and a country filled out of 12 mapped fields.
+    """
+
+    id, dimension, entities, fields, any_field = "completeness.record", "completeness", ALL_ENTITIES, (), True
+    severity = "low"
+
+    def applies_to(self, entity, mapped):  # noqa: D102
+        return entity in self.entities
+
+    def needed_fields(self, mapped):  # noqa: D102
+        return list(mapped)
+
+    def evaluate(self, frame, ctx):  # noqa: D102
+        fields = list(ctx.columns)
+        if not fields:
+            return Outcome.empty()
+        filled = pd.DataFrame({f: pd.concat([usable(frame, fc) for fc in ctx.cols(f)], axis=1).any(axis=1)
+                               for f in fields})
+        percent = filled.mean(axis=1) * 100
+        threshold = float(ctx.param("min_percent", 50))
+        bad = percent < threshold
+        reason = "only " + percent.round(0).astype(int).astype(str) + "% of fields filled"
+        out = Outcome(len(frame), failures(frame, bad, None, percent.round(1), reason))
+        out.metrics = {"percent_sum": float(percent.sum()), "records": len(frame)}
+        return out
+
+
+@register
+class OwnerMissing(Check):
+    """Records nobody owns: nobody will fix or follow them up.
+
+    Fails when: the owner field is empty. Example: a contact with owner_id NULL.
+    """
+
+    id, dimension, entities, fields = "completeness.owner_missing", "completeness", (
+        "contact", "account", "lead", "opportunity"), ("owner_id",)
+
+    def evaluate(self, frame, ctx):  # noqa: D102
+        fc = ctx.cols("owner_id")[0]
+        return Outcome(len(frame), failures(frame, ~usable(frame, fc), fc, frame[fc.label], "no owner"))

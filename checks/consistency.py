@@ -1,0 +1,209 @@
+"""Consistency: one format per field, and agreement between fields and between tables."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from checks import values as V
+from checks.accuracy import _per_column
+from checks.base import PEOPLE, Check, Outcome, failures, register
+from checks.fields import countries, email_view, name_view, phone_view, truthy, usable
+
+
+@register
+class PhoneE164(Check):
+    """Valid phone numbers stored in E.164 (`+14155550132`), the one format dialers and dedupe agree on.
+
+    Fails when: a valid number is written any other way. Suggests its E.164 form.
+    Example: `(415) 555-0132` → `+14155550132`; `030 12345678` (DE) → `+493012345678`.
+    """
+
+    id, dimension, entities, fields = "consistency.phone_e164", "consistency", (*PEOPLE, "account"), ("phone",)
+    extra_fields, severity = ("country",), "low"
+
+    def evaluate(self, frame, ctx):  # noqa: D102
+        def build(fc):
+            view = phone_view(frame, fc, ctx)
+            raw = V.text(frame[fc.label]).fillna("").str.strip()
+            bad = view.valid & (raw != view.e164)
+            return view.valid, failures(frame, bad, fc, frame[fc.label], "phone not in E.164 format", view.e164)
+
+        return _per_column(ctx.cols("phone"), frame, build)
+
+
+@register
+class CountryIso(Check):
+    """Countries stored as ISO 3166 alpha-2 codes (pycountry plus an alias map).
+
+    Fails when: the country is a name, a variant or a lowercase code. Suggests the ISO code when
+    it can be recognised. Example: `USA`, `U.S.`, `United States` → `US`; `UK`, `England` → `GB`;
+    `Deutschland` → `DE`.
+    """
+
+    id, dimension, entities, fields = "consistency.country_iso", "consistency", ("contact", "lead", "account"), (
+        "country",)
+    severity = "low"
+
+    def evaluate(self, frame, ctx):  # noqa: D102
+        fc = ctx.cols("country")[0]
+        present = usable(frame, fc)
+        iso = V.map_distinct(V.text(frame[fc.label]).where(present), V.is_iso_country).fillna(True).astype(bool)
+        bad = present & ~iso
+        reason = pd.Series("country not an ISO code", index=frame.index).where(countries(frame, ctx).notna(),
+                                                                               "unknown country")
+        return Outcome(int(present.sum()), failures(frame, bad, fc, frame[fc.label], reason, countries(frame, ctx)))
+
+
+@register
+class NameCasing(Check):
+    """Person names in ALL CAPS or all lowercase.
+
+    Fails when: a name of two or more letters has no lowercase or no uppercase letter. Junk names
+    are left to their own check. Suggests proper case (nameparser). Example: `SMITH` → `Smith`,
+    `mcdonald` → `McDonald`.
+    """
+
+    id, dimension, entities, fields, any_field = "consistency.name_casing", "consistency", PEOPLE, (
+        "first_name", "last_name"), True
+    severity = "low"
+
+    def evaluate(self, frame, ctx):  # noqa: D102
+        cols = [fc for f in self.fields for fc in ctx.cols(f)]
+
+        def build(fc):
+            real = name_view(frame, fc).real
+            s = V.text(frame[fc.label]).fillna("").str.strip()
+            letters = s.str.replace(r"[^\w]|[\d_]", "", regex=True)
+            bad = real & (letters.str.len() >= 2) & ((letters == letters.str.upper()) | (letters == letters.str.lower()))
+            fix = s.where(bad).map(V.proper_case, na_action="ignore")
+            return real, failures(frame, bad, fc, frame[fc.label], "name not in proper case", fix)
+
+        return _per_column(cols, frame, build)
+
+
+@register
+class Whitespace(Check):
+    """Leading, trailing, double or non-breaking spaces in text fields.
+
+    Fails when: trimming and collapsing spaces changes the value. Suggests the cleaned value.
+    Example: `" John"`, `"Smith "`, `"New  York"`.
+    """
+
+    id, dimension, entities = "consistency.whitespace", "consistency", (*PEOPLE, "account", "opportunity")
+    fields, any_field, severity = ("first_name", "last_name", "name", "company", "city", "street", "title"), True, "low"
+
+    def evaluate(self, frame, ctx):  # noqa: D102
+        cols = [fc for f in self.fields for fc in ctx.cols(f)]
+
+        def build(fc):
+            s = V.text(frame[fc.label])
+            present = s.notna() & (s.fillna("").str.strip() != "")
+            clean = s.where(present).map(V.normalize_whitespace, na_action="ignore")
+            bad = present & (clean != s)
+            return present, failures(frame, bad, fc, s.map(repr, na_action="ignore"), "extra spaces", clean)
+
+        return _per_column(cols, frame, build)
+
+
+@register
+class EmailCase(Check):
+    """Email addresses stored with capitals, which defeats exact matching and deduplication.
+
+    Fails when: a valid address has uppercase letters. Suggests the lowercase address.
+    Example: `John.Smith@Acme.com` → `john.smith@acme.com`.
+    """
+
+    id, dimension, entities, fields, severity = "consistency.email_case", "consistency", PEOPLE, ("email",), "low"
+
+    def evaluate(self, frame, ctx):  # noqa: D102
+        def build(fc):
+            view = email_view(frame, fc)
+            s = V.text(frame[fc.label]).fillna("").str.strip()
+            applicable = view.syntax_ok & ~view.placeholder
+            bad = applicable & (s != s.str.lower())
+            return applicable, failures(frame, bad, fc, frame[fc.label], "email has capitals", s.str.lower())
+
+        return _per_column(ctx.cols("email"), frame, build)
+
+
+@register
+class PhoneCountry(Check):
+    """The phone number's country differs from the address country.
+
+    Fails when: a valid number belongs to another country than the record's address.
+    Example: a contact in `DE` with phone `+14155550132` (US).
+    """
+
+    id, dimension, entities, fields = "consistency.phone_country", "consistency", ("contact", "lead", "account"), (
+        "phone", "country")
+    severity = "low"
+
+    def evaluate(self, frame, ctx):  # noqa: D102
+        cc = countries(frame, ctx)
+
+        def build(fc):
+            view = phone_view(frame, fc, ctx)
+            applicable = view.valid & cc.notna()
+            bad = applicable & (view.region != cc)
+            reason = "phone is from " + view.region.fillna("?").astype(str) + ", address in " + cc.fillna("?")
+            return applicable, failures(frame, bad, fc, frame[fc.label], reason)
+
+        return _per_column(ctx.cols("phone"), frame, build)
+
+
+@register
+class Orphans(Check):
+    """References to records that do not exist or are soft-deleted (config `references`).
+
+    Fails when: the foreign key is set but no live record of the target entity has that key; soft
+    deletes count on both sides. Example: a contact whose account_id points at a deleted account.
+    """
+
+    id, dimension, entities, fields, any_field = "consistency.orphans", "consistency", (
+        "contact", "lead", "opportunity", "account"), (), True
+    severity = "high"
+
+    def applies_to(self, entity, mapped):  # noqa: D102
+        return entity in self.entities
+
+    def needed_fields(self, mapped):  # noqa: D102
+        return []  # the engine adds the reference fields
+
+    def evaluate(self, frame, ctx):  # noqa: D102
+        out = Outcome.empty()
+        for field, target in ctx.param("_references", []):
+            live = ctx.shared["live_keys"](target)
+            for fc in ctx.cols(field):
+                keys = V.as_keys(frame[fc.label])
+                present = usable(frame, fc)
+                bad = present & ~keys.isin(live)
+                reason = f"points at a {target} that does not exist or is deleted"
+                out = out.merge(Outcome(int(present.sum()), failures(frame, bad, fc, keys, reason)))
+        return out
+
+
+@register
+class OwnerInactive(Check):
+    """Records owned by a user who is inactive (has left): nobody works them.
+
+    Fails when: the owner is a user whose `active` field is false. Example: a contact owned by a
+    deactivated sales rep.
+    """
+
+    id, dimension, entities, fields = "consistency.owner_inactive", "consistency", (
+        "contact", "account", "lead", "opportunity"), ("owner_id",)
+
+    def evaluate(self, frame, ctx):  # noqa: D102
+        inactive = ctx.shared["inactive_users"]()
+        if inactive is None:
+            return Outcome.empty()
+        fc = ctx.cols("owner_id")[0]
+        keys = V.as_keys(frame[fc.label])
+        present = usable(frame, fc)
+        bad = present & keys.isin(inactive)
+        return Outcome(int(present.sum()), failures(frame, bad, fc, keys, "owner is an inactive user"))
+
+
+def inactive_user_keys(users: pd.DataFrame, active_label: str) -> set[str]:
+    """Keys of users whose active flag is false."""
+    return set(V.as_keys(users.loc[~truthy(users[active_label]), "__key"]))

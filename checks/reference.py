@@ -1,0 +1,70 @@
+"""Reference lists the checks share: null tokens, placeholders, role addresses, mail domains, names.
+
+No PyPI package ships role addresses or placeholder lists, so they live here; disposable domains
+come from `disposable-email-domains`, countries from `pycountry` plus the aliases it misses.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import lru_cache
+
+NULL_TOKENS = frozenset({"unknown", "-", "--", "---", "tbd", "tba", "none", "null", "nil", "n.a.", ".", "..",
+                         "not available", "not provided", "#n/a"})
+JUNK_NAMES = frozenset({"asdf", "asdfg", "qwerty", "test", "testing", "xxx", "xxxx", "zzz", "zzzz", "aaa",
+                        "aaaa", "abc", "n/a", "na", "???", "??", "?", "dummy", "fake", "sample", "jkl", "hjkl",
+                        "no name", "noname", "first", "last", "firstname", "lastname"})
+PLACEHOLDER_LOCALS = frozenset({"test", "noemail", "nomail", "none", "no", "na", "n/a", "email", "unknown",
+                                "fake", "null", "asdf", "xxx", "dummy", "noreply.placeholder", "donotemail"})
+PLACEHOLDER_DOMAINS = frozenset({"test.com", "noemail.com", "nomail.com", "none.com", "email.com", "na.com",
+                                 "unknown.com", "example.com", "example.org", "example.net", "fake.com",
+                                 "asdf.com", "xxx.com", "domain.com", "dummy.com"})
+ROLE_LOCALS = frozenset({"info", "sales", "support", "admin", "administrator", "noreply", "no-reply",
+                         "contact", "billing", "marketing", "hello", "office", "team", "hr", "jobs", "careers",
+                         "enquiries", "inquiries", "accounts", "help", "webmaster", "postmaster", "mail"})
+KNOWN_MAIL_DOMAINS = ("gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "yahoo.fr", "hotmail.com",
+                      "hotmail.co.uk", "hotmail.fr", "outlook.com", "live.com", "msn.com", "aol.com",
+                      "icloud.com", "me.com", "mac.com", "protonmail.com", "proton.me", "gmx.de", "gmx.net",
+                      "web.de", "t-online.de", "orange.fr", "free.fr", "laposte.net", "btinternet.com",
+                      "ziggo.nl", "kpnmail.nl", "comcast.net", "verizon.net", "att.net", "yandex.ru", "mail.ru")
+TLD_TYPOS = frozenset({"con", "cmo", "ocm", "cm", "om", "comm", "vom", "xom", "nte", "nett", "ner", "co"})
+OPEN_LEAD_STATUSES = ("new", "working", "open", "contacted", "open - not contacted", "working - contacted",
+                      "assigned", "in process")
+
+# pycountry misses these spellings (and its fuzzy search maps "U.S." to the Virgin Islands).
+COUNTRY_ALIASES = {
+    "usa": "US", "u.s.": "US", "u.s.a.": "US", "us of a": "US", "united states of america": "US", "america": "US",
+    "uk": "GB", "u.k.": "GB", "england": "GB", "scotland": "GB", "wales": "GB", "great britain": "GB",
+    "britain": "GB", "northern ireland": "GB", "deutschland": "DE", "germany": "DE", "bundesrepublik deutschland": "DE",
+    "holland": "NL", "the netherlands": "NL", "nederland": "NL", "frankreich": "FR", "españa": "ES",
+    "espana": "ES", "italia": "IT", "schweiz": "CH", "suisse": "CH", "österreich": "AT", "oesterreich": "AT",
+    "belgique": "BE", "belgië": "BE", "danmark": "DK", "sverige": "SE", "norge": "NO", "polska": "PL",
+    "brasil": "BR", "méxico": "MX", "russia": "RU", "south korea": "KR", "korea": "KR", "uae": "AE",
+}
+
+_NAME_LOCALES = ("en_US", "en_GB", "en_CA", "en_AU", "de_DE", "de_AT", "fr_FR", "nl_NL", "es_ES", "it_IT",
+                 "pt_PT", "pt_BR", "pl_PL", "sv_SE", "da_DK", "no_NO")
+
+
+def _names(provider, attrs: tuple[str, ...]) -> set[str]:
+    out: set[str] = set()
+    for attr in attrs:
+        value = getattr(provider, attr, None)
+        if value:
+            out.update(n for n in value if isinstance(n, str))
+    return out
+
+
+@lru_cache(maxsize=1)
+def name_dictionaries() -> tuple[frozenset[str], frozenset[str]]:
+    """(first names, last names) in lowercase, from Faker's person providers of many locales."""
+    first: set[str] = set()
+    last: set[str] = set()
+    for locale in _NAME_LOCALES:
+        try:
+            provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+        except ImportError:
+            continue
+        first |= _names(provider, ("first_names", "first_names_male", "first_names_female"))
+        last |= _names(provider, ("last_names",))
+    return frozenset(n.lower() for n in first), frozenset(n.lower() for n in last)
