@@ -11,7 +11,7 @@ from cleanco import basename
 
 from checks import values as V
 from checks.base import PEOPLE, Check, Outcome, failures, register
-from checks.fields import dates, email_view, phone_view
+from checks.fields import countries, dates, email_view, phone_view
 from connectors.mapping import KEY
 
 
@@ -111,6 +111,8 @@ class ExactName(_Exact):
         if ctx.entity == "account":
             fc = ctx.cols("name")[0]
             key = norm("name").map(lambda v: V.normalize_whitespace(basename(v)).casefold() or v, na_action="ignore")
+            if ctx.cols("country"):  # Brown Ltd (GB) and Brown Inc. (US) are different companies
+                key = key + "|" + countries(frame, ctx).fillna("")
         else:
             fc = ctx.cols("last_name")[0]
             other = "account_id" if ctx.entity == "contact" else "company"

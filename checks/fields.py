@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from checks import values as V
@@ -47,9 +48,10 @@ def email_view(frame: pd.DataFrame, fc: FieldColumn) -> pd.DataFrame:
     def compute():
         values = frame[fc.label]
         present = usable(frame, fc)
-        syntax = pd.Series(False, index=frame.index)
+        syntax = np.zeros(len(frame), dtype=bool)
         if present.any():
-            syntax[present] = V.email_syntax_valid(values[present])
+            syntax[present.to_numpy()] = V.email_syntax_valid(values[present]).to_numpy(dtype=bool)
+        syntax = pd.Series(syntax, index=frame.index)
         placeholder = present & syntax & V.is_placeholder_email(values)
         return pd.DataFrame({"present": present, "syntax_ok": syntax, "placeholder": placeholder})
 

@@ -96,11 +96,11 @@ def email_syntax_valid(series: pd.Series) -> pd.Series:
     plain = s.str.fullmatch(_PLAIN_EMAIL).fillna(False).astype(bool)
     plain &= ~s.str.lower().str.endswith(_SPECIAL_TLDS).fillna(False).astype(bool)
     plain &= s.str.len() <= 254
-    out = pd.Series(True, index=series.index)
+    out = np.ones(len(series), dtype=bool)
     rest = series[~plain]
     if len(rest):
-        out[~plain] = map_distinct(rest, _email_ok).astype(bool)
-    return out
+        out[(~plain).to_numpy()] = map_distinct(rest, _email_ok).to_numpy(dtype=bool)
+    return pd.Series(out, index=series.index)
 
 
 def _email_ok(value: str) -> bool:
@@ -137,8 +137,13 @@ def _disposable() -> frozenset[str]:
 
 
 def is_disposable_email(series: pd.Series) -> pd.Series:
-    """Domains of throw-away mailbox services."""
-    return email_parts(series)[1].isin(_disposable())
+    """Domains of throw-away mailbox services; a typo of a common provider (gmial.com, listed by
+    some as disposable) is left to the typo check."""
+    domain = email_parts(series)[1]
+    listed = domain.isin(_disposable())
+    if listed.any():
+        listed &= map_distinct(domain.where(listed), domain_typo_fix).isna()
+    return listed
 
 
 @lru_cache(maxsize=100_000)
@@ -157,7 +162,8 @@ def domain_typo_fix(domain: str) -> str | None:
         d = DamerauLevenshtein.distance(domain, known)
         if d < best_d:
             best, best_d = known, d
-    limit = 1 if len(domain) < 10 else 2
+    # Two edits only on long domains, and never for a known disposable service (yopmail ≈ hotmail).
+    limit = 2 if len(domain) >= 10 and domain not in _disposable() else 1
     return best if best_d <= limit and len(domain) >= 6 else None
 
 
@@ -242,10 +248,10 @@ def has_mojibake(series: pd.Series) -> pd.Series:
     """Text decoded with the wrong encoding (GonÃ§alves), per ftfy."""
     s = series.astype(str)
     candidates = s.str.contains("[ÃÂÅâÄÐÑ€™Ã]", regex=True).fillna(False).astype(bool) & series.notna()
-    out = pd.Series(False, index=series.index)
+    out = np.zeros(len(series), dtype=bool)
     if candidates.any():
-        out[candidates] = map_distinct(s[candidates], lambda v: fix_encoding(v) != v).astype(bool)
-    return out
+        out[candidates.to_numpy()] = map_distinct(s[candidates], lambda v: fix_encoding(v) != v).to_numpy(dtype=bool)
+    return pd.Series(out, index=series.index)
 
 
 def fixed_encoding(value: str) -> str:

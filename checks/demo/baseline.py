@@ -56,16 +56,26 @@ def _clean_name(name: str) -> bool:
 
 
 def build_pools(seed: int, size: int = 300) -> Pools:
-    """Sample first names, last names and company names per locale, deterministically."""
+    """Sample first names, last names and company names per locale, deterministically.
+
+    Names that are both a given name and a surname in the checks' dictionaries are left out: a
+    swap of "Jordan Taylor" is undetectable, so the demo only swaps names where it is not.
+    """
+    from checks.reference import name_dictionaries
+
+    dict_first, dict_last = name_dictionaries()
     first, last, companies = {}, {}, {}
+    seen: set[str] = set()
     for country in COUNTRIES:
         fake = Faker(country.locale)
         fake.seed_instance(seed)
-        f = sorted({n for n in (fake.first_name() for _ in range(size * 3)) if _clean_name(n)})
-        surname = sorted({n for n in (fake.last_name() for _ in range(size * 3)) if _clean_name(n)})
+        f = sorted({n for n in (fake.first_name() for _ in range(size * 3))
+                    if _clean_name(n) and n.lower() in dict_first and n.lower() not in dict_last})
+        surname = sorted({n for n in (fake.last_name() for _ in range(size * 3))
+                          if _clean_name(n) and n.lower() in dict_last and n.lower() not in dict_first})
         first[country.code] = np.array(f[:size], dtype=object)
         last[country.code] = np.array(surname[:size], dtype=object)
-        seen, names = set(), []
+        names = []
         for _ in range(size * 40):
             name = fake.company().replace("\n", " ")
             core = basename(name).casefold()
@@ -90,9 +100,10 @@ def _postal(rng: np.random.Generator, city: City, n: int) -> np.ndarray:
         width = len(m.group(1))
         nums = rng.integers(lo, hi + 1, n)
         out = np.array([str(x).zfill(width) for x in nums], dtype=object)
-        if suffix.strip():  # Dutch postcodes: 4 digits and 2 letters
+        if suffix.strip():  # Dutch postcodes: 4 digits and 2 letters, never SA, SD or SS
+            first = np.array(list("ABCDEGHJKLMNPRTVWXZ"))
             letters = np.array(list("ABCDEGHJKLMNPRSTVWXZ"))
-            pairs = letters[rng.integers(0, len(letters), n)] + letters[rng.integers(0, len(letters), n)]
+            pairs = first[rng.integers(0, len(first), n)] + letters[rng.integers(0, len(letters), n)]
             out = out + " " + pairs
         return out
     # UK: outward code given, inward = digit + two letters
@@ -114,6 +125,12 @@ def _subscribers(rng: np.random.Generator, country: Country, digits: int, n: int
     return np.array([f"{a}{b:0{digits - 1}d}" for a, b in zip(first, rest, strict=True)], dtype=object)
 
 
+def _valid_in(number: str, region: str) -> bool:
+    """Valid, and in the country itself (UK mobile ranges include Jersey and Guernsey)."""
+    parsed = phonenumbers.parse(number)
+    return phonenumbers.is_valid_number(parsed) and phonenumbers.region_code_for_number(parsed) == region
+
+
 def valid_phones(rng, country: Country, city: City | None, n: int) -> np.ndarray:
     """`n` valid E.164 numbers: landlines of `city`, or mobiles when `city` is None."""
     out = np.empty(n, dtype=object)
@@ -125,7 +142,7 @@ def valid_phones(rng, country: Country, city: City | None, n: int) -> np.ndarray
         else:
             prefix, digits = city.area, city.subscriber_digits
         nums = "+" + country.calling_code + prefix + _subscribers(rng, country, digits, len(todo))
-        ok = np.array([phonenumbers.is_valid_number(phonenumbers.parse(x)) for x in nums])
+        ok = np.array([_valid_in(x, country.code) for x in nums])
         out[todo[ok]] = nums[ok]
         todo = todo[~ok]
     return out

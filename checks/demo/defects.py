@@ -125,7 +125,7 @@ def inject_contact_value_defects(inj: Injector, n: int) -> None:
         inj.mark(kind, "contact", rows)
         return rows
 
-    for r in each("email_invalid_syntax"):
+    for r in each("email_invalid_syntax", has_phone):  # still reachable by phone: one defect only
         local, _, dom = inj.col("contact", r, "email").partition("@")
         first, _, rest = local.partition(".")
         bad = inj.choice([f"{first}..{rest}@{dom}", f"{local}.{dom}", f"{first} {rest}@{dom}",
