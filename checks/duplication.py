@@ -25,10 +25,14 @@ def _survivors(frame: pd.DataFrame, groups: pd.Series, created: pd.Series | None
     return groups.map(first)
 
 
-def duplicate_outcome(frame: pd.DataFrame, key: pd.Series, fc, created, what: str) -> Outcome:
-    """Failures for every record that shares `key` with an older one, pointing at the survivor."""
-    applicable = key.notna()
-    dup = applicable & key.duplicated(keep=False)
+def duplicate_outcome(frame: pd.DataFrame, key: pd.Series, fc, created, what: str,
+                      applicable: pd.Series | None = None) -> Outcome:
+    """Failures for every record that shares `key` with an older one, pointing at the survivor.
+
+    `applicable` defaults to the records that have a key.
+    """
+    applicable = key.notna() if applicable is None else applicable
+    dup = applicable & key.notna() & key.duplicated(keep=False)
     if not dup.any():
         return Outcome(int(applicable.sum()), failures(frame, dup, fc, None, ""))
     survivor = pd.Series(None, index=frame.index, dtype=object)
@@ -74,14 +78,17 @@ class ExactPhone(_Exact):
 
     def evaluate(self, frame, ctx):  # noqa: D102
         parts = []
+        has_phone = pd.Series(False, index=frame.index)
         for fc in ctx.cols("phone"):
             view = phone_view(frame, fc, ctx)
+            has_phone |= view.valid
             parts.append(pd.DataFrame({"row": frame.index, "e164": view.e164.where(view.valid)}))
         long = pd.concat(parts).dropna().drop_duplicates()
         shared = long[long.e164.duplicated(keep=False)]
         # A record's group: the smallest E.164 it shares with another record (one finding per record).
         group = shared.groupby("row").e164.min().reindex(frame.index)
-        return duplicate_outcome(frame, group, ctx.cols("phone")[0], dates(frame, ctx, "created_at"), "phone")
+        return duplicate_outcome(frame, group, ctx.cols("phone")[0], dates(frame, ctx, "created_at"), "phone",
+                                 applicable=has_phone)
 
 
 @register

@@ -138,7 +138,8 @@ def _disposable() -> frozenset[str]:
 
 def is_disposable_email(series: pd.Series) -> pd.Series:
     """Domains of throw-away mailbox services; a typo of a common provider (gmial.com, listed by
-    some as disposable) is left to the typo check."""
+    some as disposable) is left to the typo check.
+    """
     domain = email_parts(series)[1]
     listed = domain.isin(_disposable())
     if listed.any():

@@ -45,6 +45,8 @@ class DemoResult:
     counts: dict[str, int]
     changes: list[Change]
     seconds: float
+    started: float = 0.0
+    injector: Injector | None = None
 
 
 def _default_as_of() -> datetime:
@@ -137,6 +139,8 @@ def write_database(path: Path, tables: dict[str, pd.DataFrame]) -> None:
         for entity, frame in tables.items():
             frame = frame.copy()
             for column in frame.columns:
+                if (column == "id" or column.endswith("_id")) and pd.api.types.is_float_dtype(frame[column]):
+                    frame[column] = frame[column].astype("Int64")  # NULLs had turned the ids into floats
                 if column.endswith("_at"):
                     frame[column] = pd.to_datetime(frame[column]).dt.strftime("%Y-%m-%d %H:%M:%S")
             frame = frame.astype(object).where(frame.notna(), None)
@@ -184,4 +188,22 @@ def generate_demo(out_dir: Path | str, contacts: int = 5000, seed: int = 42, as_
 
         config_path.write_text(demo_config_yaml("crm.db"))
     counts = {e: len(t) for e, t in inj.tables.items()}
-    return DemoResult(out, db_path, config_path, gt_path, as_of, counts, inj.changes, time.perf_counter() - start)
+    return DemoResult(out, db_path, config_path, gt_path, as_of, counts, inj.changes, time.perf_counter() - start,
+                      start, inj)
+
+
+def build_and_write(out_dir: Path | str, contacts: int = 5000, seed: int = 42, as_of: datetime | None = None,
+                    history: bool = True, progress=None) -> DemoResult:
+    """`cleancrm demo`: the CRM, its ground truth and config, and (optionally) a backfilled history."""
+    out = Path(out_dir)
+    if history:
+        for stale in (out / "cleancrm-history.db",):
+            if stale.exists():
+                stale.unlink()  # a new demo CRM gets a new history
+    result = generate_demo(out, contacts, seed, as_of)
+    if history:
+        from checks.demo.backfill import backfill_history
+
+        backfill_history(result.injector, result.config_path, progress=progress)
+        result.seconds = time.perf_counter() - result.started
+    return result

@@ -1,0 +1,63 @@
+"""What `cleancrm run` prints: a summary table, or the documented JSON result.
+
+JSON result (`cleancrm run --json`):
+    {"run_id": 12, "as_of": "...", "seconds": 3.2, "overall": 93.4,
+     "dimensions": {"accuracy": 95.1, ...}, "entities": {"contact": 91.0, ...},
+     "rows_read": {"contact": 5201, ...},
+     "checks": [{"id": "accuracy.email_syntax", "entity": "contact", "dimension": "accuracy",
+                 "fields": ["email"], "severity": "high", "applicable": 5100, "failed": 50,
+                 "score": 99.02}, ...]}
+Scores are percentages (0-100); a check with nothing applicable has score null.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+
+def _num(value):
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else round(float(value), 2)
+
+
+def result_json(outcome) -> dict:
+    """The JSON document of a run."""
+    r = outcome.result
+    scores = r.scores
+    dims = scores[scores.scope == "dimension"]
+    ents = scores[scores.scope == "entity"]
+    checks = [{"id": row.check_id, "entity": row.entity, "dimension": row.dimension,
+               "fields": [f for f in str(row.fields).split(",") if f], "severity": row.severity,
+               "applicable": int(row.applicable), "failed": int(row.failed), "score": _num(row.score)}
+              for row in r.check_results.itertuples()]
+    return {"run_id": outcome.run_id, "seconds": round(outcome.seconds, 2), "overall": _num(r.overall),
+            "dimensions": {d.dimension: _num(d.score) for d in dims.itertuples()},
+            "entities": {e.entity: _num(e.score) for e in ents.itertuples()},
+            "rows_read": r.rows_read, "checks": checks}
+
+
+def summary_table(outcome) -> str:
+    """A readable summary: overall, per dimension and entity, and the checks that fail most."""
+    r = outcome.result
+    lines = [f"Run {outcome.run_id} finished in {outcome.seconds:.1f} s; "
+             f"rows read: {', '.join(f'{e} {n:,}' for e, n in r.rows_read.items())}",
+             f"Overall score: {_fmt(r.overall)}", ""]
+    grid = r.scores[r.scores.scope == "entity_dimension"].pivot_table(
+        index="entity", columns="dimension", values="score", aggfunc="first")
+    if len(grid):
+        lines.append(grid.round(1).fillna("-").to_string())
+        lines.append("")
+    worst = r.check_results[r.check_results.failed > 0].sort_values("score").head(15)
+    if len(worst):
+        lines.append("Checks with failures (worst first):")
+        lines.append(pd.DataFrame({"check": worst.check_id, "entity": worst.entity, "failed": worst.failed,
+                                   "of": worst.applicable, "score": worst.score.round(1)}).to_string(index=False))
+    else:
+        lines.append("No check failed.")
+    lines.append("\nDetails: cleancrm findings --config FILE --run latest")
+    return "\n".join(lines)
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.1f} / 100"
