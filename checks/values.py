@@ -137,8 +137,9 @@ def _disposable() -> frozenset[str]:
 
 
 def is_disposable_email(series: pd.Series) -> pd.Series:
-    """Domains of throw-away mailbox services; a typo of a common provider (gmial.com, listed by
-    some as disposable) is left to the typo check.
+    """Domains of throw-away mailbox services.
+
+    A typo of a common provider (gmial.com, listed by some as disposable) is left to the typo check.
     """
     domain = email_parts(series)[1]
     listed = domain.isin(_disposable())

@@ -1,0 +1,111 @@
+"""Duplicates: clusters by tier and score, members side by side, survivor and merge plan, decisions."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import context, logic, queries
+
+TIERS = {"exact": "Exact", "likely": "Likely", "review": "Needs review"}
+DECISIONS = {"open": "Open", "confirmed": "Confirmed duplicate", "not_duplicate": "Not a duplicate"}
+
+ctx = context.get()
+st.title("Duplicates")
+run_id = context.require_run(ctx)
+url, source = ctx.url, ctx.source
+found = queries.clusters(url, run_id)
+if found.empty:
+    st.info(
+        f"**No duplicate clusters in run {ctx.label(run_id)}.**\n\n"
+        "Clusters come from the fuzzy duplicate matching of a run. Either it found no likely duplicates, or it "
+        "did not run: enable the duplication checks for contacts, accounts or leads in the config and run again. "
+        "Exact duplicates (same email or phone) still show as findings on the *Records* page under "
+        "the *duplication* dimension.")
+    st.stop()
+
+table = logic.cluster_status(found, queries.decisions(url, source))
+c1, c2, c3, c4 = st.columns(4)
+tiers = c1.multiselect("Tier", list(TIERS), default=[t for t in TIERS if t in set(table.tier)],
+                       format_func=lambda t: TIERS.get(t, t), key="dup_tiers")
+entities = c2.multiselect("Entity", sorted(table.entity.unique()), key="dup_entities", placeholder="All")
+status = c3.selectbox("Decision", list(DECISIONS), index=None, format_func=DECISIONS.get, key="dup_status",
+                      placeholder="Any")
+min_score = c4.slider("Minimum score", 0.0, 1.0, 0.0, 0.01, key="dup_score")
+view = table[table.tier.isin(tiers) & (table.score.fillna(0) >= min_score)]
+if entities:
+    view = view[view.entity.isin(entities)]
+if status:
+    view = view[view.decision == status]
+counts = table.groupby("tier").size()
+st.caption(" · ".join(f"{TIERS.get(t, t)}: {logic.fmt_count(counts.get(t, 0))}" for t in TIERS)
+           + f" · decided: {logic.fmt_count((table.decision != 'open').sum())} of {logic.fmt_count(len(table))}")
+if view.empty:
+    st.info("No cluster matches these filters.")
+    st.stop()
+
+event = st.dataframe(
+    view[["cluster_id", "entity", "tier", "score", "size", "survivor_key", "decision"]].assign(
+        tier=view.tier.map(lambda t: TIERS.get(t, t)), decision=view.decision.map(DECISIONS.get)),
+    hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="dup_table",
+    column_config={"cluster_id": "Cluster", "score": st.column_config.ProgressColumn("Score", min_value=0, max_value=1,
+                                                                                    format="%.2f"),
+                   "survivor_key": "Suggested survivor"})
+picked = event.selection.rows if event is not None else []
+if not picked:
+    st.caption("Select a cluster to compare its records side by side; the first one is shown meanwhile.")
+cluster = view.iloc[picked[0] if picked else 0]
+cid, entity = str(cluster.cluster_id), str(cluster.entity)
+members = queries.cluster_members(url, run_id, cid)
+order = members.record_key.astype(str).tolist()
+
+st.divider()
+st.subheader(f"Cluster {cid} · {TIERS.get(cluster.tier, cluster.tier)} · score {cluster.score:.2f}")
+if entity not in ctx.cfg.entities:
+    st.info(f"`{entity}` is not mapped in the config, so the records' values cannot be read.")
+else:
+    try:
+        records = queries.source_records(ctx.cfg, entity, tuple(order))
+    except Exception as exc:  # the source may be unreachable: explain and go on with the plan
+        records = None
+        st.warning(f"The CRM source cannot be read right now, so the records are not shown ({exc}).")
+    if records is not None:
+        missing = [k for k in order if k not in records.index]
+        if missing:
+            st.caption(f"No longer in the CRM: {', '.join(missing)}")
+        side, differing = logic.side_by_side(records, order)
+        survivor = str(cluster.survivor_key) if cluster.survivor_key is not None else None
+        side.columns = [f"{k} ★ survivor" if k == survivor else k for k in side.columns]
+
+        def _highlight(row: pd.Series) -> list[str]:
+            return ["background-color: #FFF4D6" if row.name in differing else "" for _ in row]
+
+        st.dataframe(side.style.apply(_highlight, axis=1), width="stretch", height=38 + 35 * len(side))
+        st.caption(f"Highlighted: {len(differing)} field(s) whose values differ between the records.")
+
+st.markdown("**Suggested merge plan**")
+try:
+    plan = pd.DataFrame(json.loads(cluster.merge_plan or "[]"))
+except ValueError:
+    plan = pd.DataFrame()
+if plan.empty:
+    st.caption(f"Keep record {cluster.survivor_key} as it is; no field needs to come from another record.")
+else:
+    st.dataframe(plan.reindex(columns=["field", "keep_value", "from_key", "why"]), hide_index=True, width="stretch",
+                 column_config={"keep_value": "Keep value", "from_key": "From record", "why": "Why"})
+
+st.markdown(f"**Decision:** {DECISIONS.get(cluster.decision, cluster.decision)}")
+with st.form(f"decide_{cid}", clear_on_submit=False, border=False):
+    a, b = st.columns(2)
+    who = a.text_input("Your name", key="dup_who")
+    note = b.text_input("Note (optional)", key="dup_note")
+    x, y, _ = st.columns([1, 1, 3])
+    confirmed = x.form_submit_button("Confirm duplicate", type="primary", icon=":material/check:")
+    rejected = y.form_submit_button("Not a duplicate", icon=":material/close:")
+if confirmed or rejected:
+    decision = "confirmed" if confirmed else "not_duplicate"
+    queries.decide(url, source, cid, entity, decision, who, note)
+    st.toast(f"Cluster {cid}: {DECISIONS[decision].lower()} — saved.")
+    st.rerun()

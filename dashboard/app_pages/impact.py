@@ -1,0 +1,111 @@
+"""Impact: what an intervention (or any two runs) changed — scores, records fixed and broken."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, context, logic, queries
+
+ctx = context.get()
+st.title("Impact of an intervention")
+context.require_run(ctx)
+url, source = ctx.url, ctx.source
+completed = ctx.completed
+if len(completed) < 2:
+    st.info("A comparison needs two completed runs; only one exists so far. Run the checks again after a clean-up.")
+    st.stop()
+
+notes = queries.annotations(url, source)
+modes = ["An intervention", "Two runs"] if not notes.empty else ["Two runs"]
+mode = st.radio("Compare", modes, horizontal=True, key="impact_mode")
+highlight = None
+ids = completed.id.tolist()[::-1]
+labels = {int(r.id): logic.run_label(r.id, r.as_of) for r in completed.itertuples()}
+if notes.empty:
+    st.caption("No intervention is recorded yet; `cleancrm annotate` marks one (a clean-up, an import) on the charts.")
+if mode == "An intervention":
+    options = notes.id.tolist()[::-1]
+    names = {int(r.id): f"{r.name} · {logic.fmt_when(r.date, with_time=False)}" for r in notes.itertuples()}
+    chosen = st.selectbox("Intervention", options, format_func=names.get, key="impact_note")
+    note = notes[notes.id == chosen].iloc[0]
+    highlight = int(chosen)
+    run_a, run_b = logic.runs_around(completed, note.date)
+    if note.note:
+        st.caption(f"{note.note}" + (f" · scope: {note.scope}" if note.scope else ""))
+    if run_a is None or run_b is None:
+        side = "before" if run_a is None else "after"
+        st.info(f"No completed run {side} this intervention's date yet, so there is nothing to compare. "
+                "Run the checks after the intervention, or compare two runs instead.")
+        st.stop()
+    st.markdown(f"Before: run **{labels[run_a]}** · after: run **{labels[run_b]}** (the runs either side of the date)")
+else:
+    a, b = st.columns(2)
+    run_b = b.selectbox("After", ids, index=0, format_func=labels.get, key="impact_after")
+    run_a = a.selectbox("Before", ids, index=min(1, len(ids) - 1), format_func=labels.get, key="impact_before")
+    if run_a == run_b:
+        st.info("Pick two different runs.")
+        st.stop()
+    if completed.set_index("id").as_of[run_a] > completed.set_index("id").as_of[run_b]:
+        st.caption("Note: the “before” run is newer than the “after” run, so changes read backwards.")
+
+scores = queries.run_scores(url, (run_a, run_b))
+dims = logic.dimension_before_after(scores, run_a, run_b)
+compared = queries.compare(url, run_a, run_b)
+totals = logic.impact_totals(compared)
+
+cols = st.columns(4)
+overall = dims[dims.dimension == "overall"]
+if not overall.empty:
+    o = overall.iloc[0]
+    cols[0].metric("Overall score", logic.fmt_score(o.after), logic.fmt_delta(o.change), border=True)
+cols[1].metric("Records fixed", logic.fmt_count(totals["fixed"]), help="Failing a check before, passing it after",
+               border=True)
+cols[2].metric("Still failing", logic.fmt_count(totals["still_failing"]), border=True)
+cols[3].metric("Newly failing", logic.fmt_count(totals["newly_failing"]), help="Passing before, failing after",
+               border=True, delta=None)
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Per dimension")
+    per_dim = dims[dims.dimension != "overall"]
+    if per_dim.empty:
+        st.info("Neither run has dimension scores.")
+    else:
+        st.plotly_chart(charts.before_after_bars(per_dim.fillna({"before": 0, "after": 0})), width="stretch",
+                        key="impact_bars")
+with right:
+    st.subheader("Trend")
+    series = queries.score_series(url, source, "dimension")
+    lo, hi = completed.set_index("id").as_of[[run_a, run_b]].sort_values()
+    window = series[(series.as_of >= lo - (hi - lo) * 2) & (series.as_of <= hi + (hi - lo) * 2)]
+    plot = window.rename(columns={"dimension": "series", "score": "value"})
+    st.plotly_chart(charts.trend_chart(logic.downsample(plot), notes, highlight=highlight), width="stretch",
+                    key="impact_trend")
+
+st.subheader("Per check")
+results = queries.check_results(url, (run_a, run_b))
+table = logic.comparison_table(compared, results[results.run_id == run_a], results[results.run_id == run_b])
+if table.empty:
+    st.info("No check changed between these runs.")
+else:
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config={"check_id": "Check",
+                                "score_before": st.column_config.NumberColumn("Score before", format="%.1f"),
+                                "score_after": st.column_config.NumberColumn("Score after", format="%.1f"),
+                                "score_change": st.column_config.NumberColumn("Change", format="%+.1f"),
+                                "fixed": st.column_config.NumberColumn("Fixed", format="%d"),
+                                "still_failing": st.column_config.NumberColumn("Still failing", format="%d"),
+                                "newly_failing": st.column_config.NumberColumn("Newly failing", format="%d")})
+export = dims.assign(check_id="(all)", entity="(all)").rename(
+    columns={"before": "score_before", "after": "score_after", "change": "score_change"})
+export = export.reindex(columns=table.columns.tolist() or export.columns.tolist())
+full = pd.concat([export, table], ignore_index=True) if not table.empty else export
+full.insert(0, "run_after", run_b)
+full.insert(0, "run_before", run_a)
+d1, d2 = st.columns([1, 5])
+d1.download_button("Export CSV", logic.export_bytes(full, "csv"), f"cleancrm-impact-{run_a}-{run_b}.csv",
+                   "text/csv", key="impact_csv", icon=":material/download:")
+d2.download_button("Export XLSX", lambda: logic.export_bytes(full, "xlsx"), f"cleancrm-impact-{run_a}-{run_b}.xlsx",
+                   "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="impact_xlsx",
+                   icon=":material/download:")

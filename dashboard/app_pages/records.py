@@ -1,0 +1,100 @@
+"""Records: dimension → check → the offending records; one record's findings and current values."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import context, logic, queries
+
+PAGE_SIZES = (50, 100, 250)
+
+ctx = context.get()
+st.title("Records to fix")
+run_id = context.require_run(ctx)
+url = ctx.url
+failing = queries.failing_checks(url, run_id)
+if failing.empty:
+    st.success(f"No finding in run {ctx.label(run_id)}: every check passed.")
+    st.stop()
+
+# -- filters ------------------------------------------------------------------------------------
+dims = [d for d in logic.DIMENSIONS if d in set(failing.dimension)]
+c1, c2, c3 = st.columns(3)
+dimension = c1.selectbox("Dimension", dims, index=None, placeholder="All dimensions", key="rec_dimension")
+checks = failing if dimension is None else failing[failing.dimension == dimension]
+check_counts = checks.groupby("check_id").failed.sum().sort_values(ascending=False)
+check = c2.selectbox("Check", check_counts.index.tolist(), index=None, placeholder="All checks", key="rec_check",
+                     format_func=lambda c: f"{c} ({logic.fmt_count(check_counts[c])} failing)")
+entities = sorted((checks if check is None else checks[checks.check_id == check]).entity.unique())
+entity = c3.selectbox("Entity", entities, index=None, placeholder="All entities", key="rec_entity")
+c4, c5, c6 = st.columns(3)
+owner = c4.selectbox("Owner", queries.owners(url, run_id), index=None, placeholder="Any owner", key="rec_owner")
+severity = c5.selectbox("Severity", list(logic.SEVERITY_ORDER), index=None, placeholder="Any severity",
+                        key="rec_severity")
+search = c6.text_input("Search", placeholder="record id, value, reason or owner", key="rec_search")
+flt = queries.FindingFilter(dimension=dimension, check_id=check, entity=entity, owner=owner, severity=severity,
+                            search=search.strip() or None)
+
+total = queries.findings_count(url, run_id, flt)
+if total == 0:
+    st.info("No finding matches these filters. Clear the search or pick another check.")
+    st.stop()
+
+# -- the page of findings (paginated in SQL) ------------------------------------------------------
+p1, p2, p3 = st.columns([1, 1, 3])
+size = p1.selectbox("Rows per page", PAGE_SIZES, key="rec_page_size")
+pages = max(1, -(-total // size))
+page = p2.number_input(f"Page (of {logic.fmt_count(pages)})", min_value=1, max_value=pages, value=1, step=1,
+                       key="rec_page")
+p3.markdown(f"<div style='padding-top:2rem'><b>{logic.fmt_count(total)}</b> findings match · showing "
+            f"{logic.fmt_count((page - 1) * size + 1)}–{logic.fmt_count(min(page * size, total))}</div>",
+            unsafe_allow_html=True)
+rows = queries.findings_page(url, run_id, flt, size, (page - 1) * size)
+shown = rows[["record_key", "entity", "check_id", "field", "value", "reason", "suggestion", "owner", "severity",
+              "dimension", "column_name"]]
+event = st.dataframe(
+    shown, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="rec_table",
+    height=min(38 + 35 * len(shown), 600),
+    column_config={"record_key": "Record", "entity": "Entity", "check_id": "Check", "field": "Field",
+                   "value": "Value seen", "reason": "Reason", "suggestion": "Suggested fix", "owner": "Owner",
+                   "severity": "Severity", "dimension": "Dimension", "column_name": "Column"})
+st.caption("Select a row to see all of that record's findings and its current values in the CRM.")
+
+selected = event.selection.rows if event is not None else []
+if not selected:
+    st.stop()
+rec = rows.iloc[selected[0]]
+entity_sel, key = str(rec.entity), str(rec.record_key)
+st.divider()
+st.subheader(f"{entity_sel.capitalize()} {key}")
+score = queries.record_score(url, run_id, entity_sel, key)
+if score:
+    st.markdown(f"Record score **{logic.fmt_score(score['score'])}** · fails **{score['failed_checks']}** check(s) · "
+                f"owner **{score.get('owner') or 'none'}**")
+left, right = st.columns([3, 2])
+with left:
+    st.markdown("**All findings of this record**")
+    allf = queries.record_findings(url, run_id, entity_sel, key)
+    st.dataframe(allf[["dimension", "check_id", "field", "value", "reason", "suggestion", "severity"]],
+                 hide_index=True, width="stretch",
+                 column_config={"check_id": "Check", "value": "Value seen", "suggestion": "Suggested fix"})
+with right:
+    st.markdown("**Current values in the CRM** (read-only)")
+    if entity_sel not in ctx.cfg.entities:
+        st.info(f"`{entity_sel}` is no longer mapped in the config, so its values cannot be read.")
+    else:
+        try:
+            current = queries.source_records(ctx.cfg, entity_sel, (key,))
+        except Exception as exc:  # the source may be down or moved: explain, keep the page
+            st.warning(f"The CRM source cannot be read right now, so current values are not shown ({exc}).")
+        else:
+            if current.empty:
+                st.info("This record is no longer in the CRM (deleted, or filtered out by the config).")
+            else:
+                values = current.iloc[0]
+                flagged = set(allf.field.dropna())
+                table = pd.DataFrame({"field": values.index, "value": [logic.fmt_value(v) for v in values.to_numpy()]})
+                table["flagged"] = table.field.str.split(":").str[0].isin(flagged).map({True: "⚠️", False: ""})
+                st.dataframe(table, hide_index=True, width="stretch",
+                             column_config={"flagged": st.column_config.TextColumn("", width="small")})

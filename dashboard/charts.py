@@ -1,0 +1,104 @@
+"""Plotly figures, and the one palette every page uses (one colour per dimension)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+DIMENSIONS = ("accuracy", "completeness", "consistency", "duplication", "freshness")
+# The palette: one colour per dimension, everywhere (charts, badges). Overall is the theme's ink.
+DIMENSION_COLORS = {
+    "accuracy": "#2E6FBA",
+    "completeness": "#2E9E6B",
+    "consistency": "#8A5CC2",
+    "duplication": "#D9822B",
+    "freshness": "#C2415B",
+}
+OVERALL_COLOR = "#1F2A37"
+ANNOTATION_COLOR = "#6B7280"
+AGE_COLORS = ("#2E9E6B", "#8CC084", "#F2C14E", "#E07A3F", "#C2415B")
+FONT = dict(family="Source Sans Pro, sans-serif", size=13)
+
+
+def color_for(series_name: str) -> str:
+    """The colour of a dimension, or the overall ink for anything else."""
+    return DIMENSION_COLORS.get(series_name, OVERALL_COLOR)
+
+
+def _layout(fig: go.Figure, height: int = 360, y_title: str = "Score") -> go.Figure:
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), font=FONT, hovermode="x unified",
+                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0), plot_bgcolor="white")
+    fig.update_yaxes(title=y_title, gridcolor="#E5E7EB", zeroline=False)
+    fig.update_xaxes(gridcolor="#F3F4F6")
+    return fig
+
+
+def mark_annotations(fig: go.Figure, annotations: pd.DataFrame, highlight: int | None = None) -> go.Figure:
+    """Dashed vertical lines for interventions, labelled with their names."""
+    if annotations is None or annotations.empty:
+        return fig
+    for row in annotations.itertuples():
+        strong = highlight is not None and row.id == highlight
+        x = pd.Timestamp(row.date).to_pydatetime()
+        fig.add_shape(type="line", x0=x, x1=x, y0=0, y1=1, yref="paper",
+                      line=dict(color="#B91C1C" if strong else ANNOTATION_COLOR, width=2 if strong else 1, dash="dash"))
+        fig.add_annotation(x=x, y=1, yref="paper", text=f"✎ {row.name}", showarrow=False, xanchor="left",
+                           yanchor="top", font=dict(size=11, color="#B91C1C" if strong else ANNOTATION_COLOR),
+                           bgcolor="rgba(255,255,255,0.8)")
+    return fig
+
+
+def trend_chart(series: pd.DataFrame, annotations: pd.DataFrame | None = None, y_title: str = "Score",
+                highlight: int | None = None, height: int = 360) -> go.Figure:
+    """Lines over runs; `series` has columns as_of, series, value (one line per series)."""
+    fig = go.Figure()
+    for name, g in series.groupby("series", sort=False):
+        g = g.sort_values("as_of")
+        fig.add_trace(go.Scatter(
+            x=g.as_of, y=g.value, name=str(name), mode="lines+markers" if len(g) <= 60 else "lines",
+            line=dict(color=color_for(str(name)), width=3 if name == "overall" else 2),
+            marker=dict(size=5), hovertemplate="%{y:.1f}"))
+    if y_title == "Score" and not series.empty:
+        low = max(0.0, float(series.value.min()) - 2)
+        fig.update_yaxes(range=[low, 100.5])
+    return mark_annotations(_layout(fig, height, y_title), annotations, highlight)
+
+
+def dimension_bars(frame: pd.DataFrame) -> go.Figure:
+    """Horizontal bars of each dimension's score; `frame` has dimension, score."""
+    frame = frame.sort_values("dimension")
+    fig = go.Figure(go.Bar(x=frame.score, y=frame.dimension, orientation="h",
+                           marker_color=[color_for(d) for d in frame.dimension],
+                           text=[f"{s:.1f}" for s in frame.score], textposition="inside"))
+    fig.update_xaxes(range=[0, 100])
+    return _layout(fig, 240, "")
+
+
+def before_after_bars(frame: pd.DataFrame) -> go.Figure:
+    """Paired bars per dimension: `frame` has dimension, before, after."""
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=frame.dimension, y=frame.before, name="before", marker_color="#CBD5E1",
+                         text=[f"{v:.1f}" for v in frame.before], textposition="outside"))
+    fig.add_trace(go.Bar(x=frame.dimension, y=frame.after, name="after",
+                         marker_color=[color_for(d) for d in frame.dimension],
+                         text=[f"{v:.1f}" for v in frame.after], textposition="outside"))
+    low = max(0.0, float(pd.concat([frame.before, frame.after]).min()) - 5) if len(frame) else 0
+    fig.update_yaxes(range=[low, 101])
+    fig.update_layout(barmode="group")
+    return _layout(fig, 320)
+
+
+def decay_chart(buckets: pd.DataFrame) -> go.Figure:
+    """Stacked areas of the share of records per age bucket over runs.
+
+    `buckets` has as_of, bucket, share (0-1), in bucket order youngest first.
+    """
+    fig = go.Figure()
+    order = list(dict.fromkeys(buckets.bucket))
+    for i, bucket in enumerate(order):
+        g = buckets[buckets.bucket == bucket].sort_values("as_of")
+        fig.add_trace(go.Scatter(x=g.as_of, y=g.share * 100, name=bucket, stackgroup="age", mode="lines",
+                                 line=dict(width=0.5, color=AGE_COLORS[i % len(AGE_COLORS)]),
+                                 hovertemplate="%{y:.1f}%"))
+    fig.update_yaxes(range=[0, 100], ticksuffix="%")
+    return _layout(fig, 340, "Share of records")

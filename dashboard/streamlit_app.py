@@ -1,0 +1,63 @@
+"""The cleancrm dashboard: `cleancrm dashboard --config cleancrm.yml`.
+
+It runs as `streamlit run dashboard/streamlit_app.py -- --config FILE` (or with $CLEANCRM_CONFIG).
+This entry only loads the config and the run list, draws the sidebar and routes to a page.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+try:
+    import dashboard  # noqa: F401
+except ImportError:  # started from a checkout that is not installed: make the package importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import os
+
+import streamlit as st
+
+from dashboard import context
+from dashboard.logic import run_label
+
+st.set_page_config(page_title="cleancrm", page_icon="🧹", layout="wide")
+
+path = st.session_state.get(context.STATE_KEY) or context.config_path_from(sys.argv[1:], os.environ)
+ctx = context.build(path)
+st.session_state["_cleancrm_ctx"] = ctx
+
+PAGES = Path(__file__).with_name("app_pages")
+pages = {
+    "Monitor": [
+        st.Page(PAGES / "overview.py", title="Overview", icon=":material/monitoring:", default=True),
+        st.Page(PAGES / "trends.py", title="Trends", icon=":material/show_chart:"),
+        st.Page(PAGES / "impact.py", title="Impact", icon=":material/compare_arrows:"),
+    ],
+    "Fix": [
+        st.Page(PAGES / "records.py", title="Records", icon=":material/table_rows:"),
+        st.Page(PAGES / "duplicates.py", title="Duplicates", icon=":material/join:"),
+        st.Page(PAGES / "worklists.py", title="Worklists", icon=":material/checklist:"),
+    ],
+    "Operate": [
+        st.Page(PAGES / "runs.py", title="Runs", icon=":material/history:"),
+    ],
+}
+nav = st.navigation(pages)
+
+with st.sidebar:
+    st.markdown(f"### cleancrm\nSource **{ctx.source}**")
+    if ctx.completed.empty:
+        st.caption("No completed run yet.")
+    else:
+        ids = ctx.completed.id.tolist()[::-1]
+        labels = {int(r.id): run_label(r.id, r.as_of) for r in ctx.completed.itertuples()}
+        current = ctx.run_id
+        st.selectbox("Run shown", ids, index=ids.index(current), format_func=labels.get, key=context.RUN_KEY,
+                     help="Pages show this run; the newest completed run by default.")
+        latest = ids[0]
+        if current != latest:
+            st.caption(f"Not the newest run: the newest is #{latest}.")
+    st.caption(f"Config: `{ctx.config_path}`")
+
+nav.run()

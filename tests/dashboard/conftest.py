@@ -1,0 +1,44 @@
+"""A demo CRM with a synthetic history of twelve weekly runs (one annotated clean-up), for dashboard tests."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from checks.config import Config, load_config
+from connectors.history import HistoryStore
+from dashboard.synthetic import demo_with_history
+
+
+@dataclass
+class DemoHistory:
+    config_path: Path
+    cfg: Config
+    store: HistoryStore
+    run_ids: list[int]
+
+
+@pytest.fixture(scope="session")
+def demo_history(tmp_path_factory) -> DemoHistory:
+    path, store, ids = demo_with_history(tmp_path_factory.mktemp("demo"))
+    return DemoHistory(path, load_config(path), store, ids)
+
+
+@pytest.fixture()
+def empty_config(tmp_path, demo_history) -> Path:
+    """A valid config on (a copy of) the demo CRM whose history store has no run yet."""
+    shutil.copy(demo_history.config_path.parent / "crm.db", tmp_path / "crm.db")
+    path = tmp_path / "cleancrm.yml"
+    path.write_text(demo_history.config_path.read_text())
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    import streamlit as st
+
+    st.cache_data.clear()
+    yield

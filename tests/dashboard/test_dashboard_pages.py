@@ -1,0 +1,189 @@
+"""Every page through Streamlit's AppTest, on the demo history (config passed by $CLEANCRM_CONFIG)."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from streamlit.testing.v1 import AppTest
+
+from checks.locks import acquire, release
+from connectors import history_schema as hs
+from dashboard import launch, logic
+
+APP = str(launch.APP)
+
+
+def app(monkeypatch, config, page: str | None = None) -> AppTest:
+    monkeypatch.setenv("CLEANCRM_CONFIG", str(config))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    if page:
+        at.switch_page(f"app_pages/{page}.py")
+        at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [i.value for i in at.info] + [c.value for c in at.caption]
+    parts += [w.value for w in at.warning] + [e.value for e in at.error] + [s.value for s in at.success]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_overview_shows_scores_deltas_and_next_run(monkeypatch, demo_history):
+    at = app(monkeypatch, demo_history.config_path)
+    store, runs = demo_history.store, demo_history.run_ids
+    scores = store.scores(runs[-1])
+    prev = store.scores(runs[-2])
+    metrics = {m.label: m for m in at.metric}
+    overall = scores[scores.scope == "overall"].score.iat[0]
+    assert metrics["Overall"].value == f"{overall:.1f}"
+    acc = scores[(scores.scope == "dimension") & (scores.dimension == "accuracy")].score.iat[0]
+    acc_prev = prev[(prev.scope == "dimension") & (prev.dimension == "accuracy")].score.iat[0]
+    assert metrics["Accuracy"].value == f"{acc:.1f}"
+    assert metrics["Accuracy"].delta == logic.fmt_delta(acc - acc_prev)
+    body = texts(at)
+    assert f"run **#{runs[-1]}**" in body
+    assert "next scheduled run" in body and "nightly" in body  # the demo config schedules `0 6 * * *`
+    assert "30 days:" in body and "history too short" not in body
+    assert len(at.get("plotly_chart")) == 1
+    entity_table = at.dataframe[0].value
+    assert set(entity_table.entity) == set(demo_history.cfg.entities)
+
+
+def test_no_runs_yet_explains_how_to_run_one(monkeypatch, empty_config):
+    for page in (None, "trends", "records", "duplicates", "worklists", "impact"):
+        at = app(monkeypatch, empty_config, page)
+        assert "No completed run yet" in texts(at)
+        assert f"cleancrm run --config {empty_config}" in texts(at)
+
+
+def test_bad_config_is_explained(monkeypatch, tmp_path):
+    bad = tmp_path / "cleancrm.yml"
+    bad.write_text("name: x\nsource: {}\n")
+    at = app(monkeypatch, bad)
+    assert "The configuration cannot be loaded" in texts(at)
+    assert "source.url" in texts(at)
+
+
+def test_trends_dimension_check_field_and_decay(monkeypatch, demo_history):
+    at = app(monkeypatch, demo_history.config_path, "trends")
+    assert len(at.get("plotly_chart")) == 2  # the trend and the decay view
+    assert "Newest run: < 30 days" in texts(at)
+    at.segmented_control(key="trend_kind").set_value("Check").run()
+    at.selectbox(key="trend_check").set_value("consistency.phone_e164").run()
+    at.selectbox(key="trend_check_entity").set_value("contact").run()
+    assert not at.exception
+    assert len(at.get("plotly_chart")) == 3  # score, failing records, decay
+    assert "failing of" in texts(at)
+    at.segmented_control(key="trend_kind").set_value("Field").run()
+    assert not at.exception and at.multiselect(key="trend_fields").value
+
+
+def test_records_drill_down_filters_in_sql(monkeypatch, demo_history):
+    at = app(monkeypatch, demo_history.config_path, "records")
+    run = demo_history.run_ids[-1]
+    at.selectbox(key="rec_dimension").set_value("accuracy").run()
+    at.selectbox(key="rec_check").set_value("accuracy.phone_valid").run()
+    expected = demo_history.store.findings(run, check_id="accuracy.phone_valid")
+    assert f"**{len(expected):,}** findings match" in texts(at) or f"<b>{len(expected):,}</b> findings" in texts(at)
+    table = at.dataframe[0].value
+    assert set(table.Check if "Check" in table else table.check_id) == {"accuracy.phone_valid"}
+    at.selectbox(key="rec_entity").set_value("lead").run()
+    lead = expected[expected.entity == "lead"]
+    assert len(at.dataframe[0].value) == min(len(lead), 50)
+    at.text_input(key="rec_search").set_value("zzz-nothing").run()
+    assert "No finding matches these filters" in texts(at)
+
+
+def test_duplicates_show_clusters_and_store_decisions(monkeypatch, demo_history):
+    at = app(monkeypatch, demo_history.config_path, "duplicates")
+    clusters = at.dataframe[0].value
+    assert len(clusters) == 6
+    body = texts(at)
+    assert "field(s) whose values differ" in body
+    side = at.dataframe[1].value
+    assert any("survivor" in c for c in side.columns)
+    at.text_input(key="dup_who").set_value("steward")
+    at.button[1].click().run()  # "Not a duplicate" in the form of the shown (first) cluster
+    assert not at.exception
+    with demo_history.store.engine.connect() as conn:
+        rows = conn.execute(sa.select(hs.cluster_decisions)).fetchall()
+    assert any(r.decision == "not_duplicate" and r.decided_by == "steward" for r in rows)
+
+
+def test_duplicates_absent_is_explained(monkeypatch, demo_history):
+    at = app(monkeypatch, demo_history.config_path)
+    at.selectbox(key="cleancrm_run").set_value(demo_history.run_ids[0]).run()
+    at.switch_page("app_pages/duplicates.py").run()
+    assert "No duplicate clusters in run" in texts(at)
+
+
+def test_worklists_filter_and_offer_downloads(monkeypatch, demo_history):
+    at = app(monkeypatch, demo_history.config_path, "worklists")
+    run = demo_history.run_ids[-1]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Findings"] == f"{len(demo_history.store.findings(run)):,}"
+    at.multiselect(key="wl_checks").set_value(["completeness.required"]).run()
+    expected = demo_history.store.findings(run, check_id="completeness.required")
+    assert {m.label: m.value for m in at.metric}["Findings"] == f"{len(expected):,}"
+    assert len(at.get("download_button")) == 2
+    preview = at.dataframe[1].value
+    assert list(preview.columns)[0] == "record_id" and set(preview.check_id) == {"completeness.required"}
+
+
+def test_impact_of_the_annotated_clean_up(monkeypatch, demo_history):
+    at = app(monkeypatch, demo_history.config_path, "impact")
+    store = demo_history.store
+    note = store.annotations(demo_history.cfg.name).iloc[0]
+    completed = store.runs(demo_history.cfg.name)
+    completed = completed[completed.status == "completed"]
+    before = int(completed[completed.as_of < note.date].id.max())
+    after = int(completed[completed.as_of >= note.date].id.min())
+    fixed = int(store.compare(before, after).fixed.sum())
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Records fixed"] == f"{fixed:,}" and fixed > 0
+    assert float(metrics["Overall score"]) > 0
+    at.radio(key="impact_mode").set_value("Two runs").run()
+    at.selectbox(key="impact_before").set_value(demo_history.run_ids[0]).run()
+    at.selectbox(key="impact_after").set_value(demo_history.run_ids[-1]).run()
+    compared = store.compare(demo_history.run_ids[0], demo_history.run_ids[-1])
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Newly failing"] == f"{int(compared.newly_failing.sum()):,}"
+
+
+def test_runs_page_lists_runs_and_respects_the_lock(monkeypatch, demo_history):
+    at = app(monkeypatch, demo_history.config_path, "runs")
+    table = at.dataframe[0].value
+    assert len(table) == len(demo_history.run_ids) + 1  # and the failed run
+    assert "database is locked" in " ".join(table.error)
+    holder = acquire(demo_history.store, demo_history.cfg.name, holder="elsewhere:42")
+    try:
+        at.button(key="run_now").click().run(timeout=120)
+    finally:
+        release(demo_history.store, demo_history.cfg.name, holder)
+    assert not at.exception
+    assert "another run is in progress" in texts(at).lower()
+    assert "elsewhere:42" in texts(at)
+
+
+@pytest.mark.parametrize("page", ["overview", "trends", "records", "duplicates", "worklists", "impact", "runs"])
+def test_every_page_renders_without_error(monkeypatch, demo_history, page):
+    at = app(monkeypatch, demo_history.config_path, None if page == "overview" else page)
+    assert at.title and not at.error
+
+
+def test_a_single_run_has_no_deltas_and_says_so(monkeypatch, empty_config):
+    from checks.config import load_config
+    from connectors.history import HistoryStore
+    from dashboard.synthetic import spec_from_source, synthesize_history
+
+    cfg = load_config(empty_config)
+    synthesize_history(HistoryStore(cfg.history_url()), spec_from_source(cfg, runs=1, clusters=0))
+    at = app(monkeypatch, empty_config)
+    assert not {m.label: m.delta for m in at.metric}["Overall"]
+    assert "history too short" in texts(at)
+    at.switch_page("app_pages/impact.py").run()
+    assert "needs two completed runs" in texts(at)
+    at.switch_page("app_pages/duplicates.py").run()
+    assert "No duplicate clusters" in texts(at)
