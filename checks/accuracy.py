@@ -45,7 +45,7 @@ class EmailSyntax(Check):
 def _syntax_fix(value: str) -> str | None:
     candidate = re.sub(r"\s+", "", value).replace("@@", "@").replace(",", ".")
     candidate = re.sub(r"\.{2,}", ".", candidate).strip(".")
-    ok = V.email_syntax_valid(pd.Series([candidate])).iat[0] and candidate.count("@") == 1
+    ok = candidate.count("@") == 1 and V.email_ok(candidate)
     return candidate if ok and candidate != value else None
 
 
@@ -125,7 +125,8 @@ class EmailDomainTypo(_EmailKind):
     reason = "mail domain looks like a typo"
 
     def flag(self, values):  # noqa: D102
-        local, domain = values.astype(str).str.strip().str.rpartition("@")[0], V.email_parts(values)[1]
+        local = V.text(values).fillna("").str.strip().str.rpartition("@")[0].astype(object)
+        domain = V.email_parts(values)[1]
         fix_domain = V.map_distinct(domain, V.domain_typo_fix)
         return fix_domain.notna(), (local + "@" + fix_domain).where(fix_domain.notna())
 

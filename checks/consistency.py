@@ -145,7 +145,8 @@ class PhoneCountry(Check):
             view = phone_view(frame, fc, ctx)
             applicable = view.valid & cc.notna()
             bad = applicable & (view.region != cc)
-            reason = "phone is from " + view.region.fillna("?").astype(str) + ", address in " + cc.fillna("?")
+            region = view.region.fillna("?").astype(object)
+            reason = "phone is from " + region + ", address in " + cc.fillna("?").astype(object)
             return applicable, failures(frame, bad, fc, frame[fc.label], reason)
 
         return _per_column(ctx.cols("phone"), frame, build)

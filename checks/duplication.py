@@ -7,11 +7,11 @@ come from `checks.dedupe` and plug into the same registry.
 from __future__ import annotations
 
 import pandas as pd
-from cleanco import basename
 
 from checks import values as V
 from checks.base import PEOPLE, Check, Outcome, failures, register
-from checks.fields import countries, dates, email_view, phone_view
+from checks.dedupe.normalise import normalise_phone
+from checks.fields import countries, dates, email_view
 from connectors.mapping import KEY
 
 
@@ -69,7 +69,7 @@ class ExactEmail(_Exact):
 class ExactPhone(_Exact):
     """Records of one entity sharing a phone number once in E.164, across all phone columns.
 
-    Placeholders and invalid numbers are not used as keys. Fails for every record but the
+    Numbers are normalised as by the duplicate pipeline; placeholders are not used as keys. Fails for every record but the
     suggested survivor. Example: `(415) 555-0132` and `+1 415-555-0132`.
     """
 
@@ -79,10 +79,15 @@ class ExactPhone(_Exact):
     def evaluate(self, frame, ctx):  # noqa: D102
         parts = []
         has_phone = pd.Series(False, index=frame.index)
+        regions = countries(frame, ctx)
         for fc in ctx.cols("phone"):
-            view = phone_view(frame, fc, ctx)
-            has_phone |= view.valid
-            parts.append(pd.DataFrame({"row": frame.index, "e164": view.e164.where(view.valid)}))
+            raw = V.text(frame[fc.label])
+            usable = ~V.is_missing(raw) & ~V.is_placeholder_phone(raw)
+            pairs = pd.Series(list(zip(raw, regions, strict=True)), index=frame.index).where(usable)
+            # The duplicate pipeline's E.164 normalisation: one definition of "the same number".
+            e164 = V.map_distinct(pairs, lambda p: normalise_phone(p[0], p[1]))
+            has_phone |= e164.notna()
+            parts.append(pd.DataFrame({"row": frame.index, "e164": e164}))
         long = pd.concat(parts).dropna().drop_duplicates()
         shared = long[long.e164.duplicated(keep=False)]
         # A record's group: the smallest E.164 it shares with another record (one finding per record).
@@ -113,11 +118,11 @@ class ExactName(_Exact):
     def evaluate(self, frame, ctx):  # noqa: D102
         def norm(field):
             s = V.text(frame[ctx.cols(field)[0].label])
-            return s.where(~V.is_missing(s)).map(lambda v: V.normalize_whitespace(v).casefold(), na_action="ignore")
+            return V.map_distinct(s.where(~V.is_missing(s)), lambda v: V.normalize_whitespace(v).casefold())
 
         if ctx.entity == "account":
             fc = ctx.cols("name")[0]
-            key = norm("name").map(lambda v: V.normalize_whitespace(basename(v)).casefold() or v, na_action="ignore")
+            key = V.map_distinct(norm("name"), V.company_core)
             if ctx.cols("country"):  # Brown Ltd (GB) and Brown Inc. (US) are different companies
                 key = key + "|" + countries(frame, ctx).fillna("")
         else:
@@ -125,7 +130,7 @@ class ExactName(_Exact):
             other = "account_id" if ctx.entity == "contact" else "company"
             org = norm(other)
             if other == "company":
-                org = org.map(lambda v: basename(v).casefold() or v, na_action="ignore")
+                org = V.map_distinct(org, V.company_core)
             key = norm("first_name") + "|" + norm("last_name") + "|" + org
         what = "name" if ctx.entity == "account" else "name and company"
         return duplicate_outcome(frame, key, fc, dates(frame, ctx, "created_at"), what)

@@ -207,6 +207,9 @@ class Measurer:
         gathered, owners, rows = [], [], 0
         total = self.source.scalar(f"SELECT COUNT(*) FROM ({query.count_sql()}) n") or 0
         for chunk in self.source.stream(sql, self.cfg.source.chunk_size):
+            # Text as Python objects on every pandas version (pandas 3 infers a `str` dtype that does
+            # not mix with the object Series the validators return).
+            chunk = chunk.astype({c: object for c in chunk.columns if pd.api.types.is_string_dtype(chunk[c])})
             chunk[KEY] = V.as_keys(chunk[KEY])
             chunk = chunk.drop_duplicates(KEY).reset_index(drop=True)  # a join may repeat a record
             rows += len(chunk)

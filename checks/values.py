@@ -14,7 +14,6 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-import phonenumbers
 import pycountry
 from email_validator import EmailNotValidError, validate_email
 from ftfy import fix_encoding
@@ -99,11 +98,12 @@ def email_syntax_valid(series: pd.Series) -> pd.Series:
     out = np.ones(len(series), dtype=bool)
     rest = series[~plain]
     if len(rest):
-        out[(~plain).to_numpy()] = map_distinct(rest, _email_ok).to_numpy(dtype=bool)
+        out[(~plain).to_numpy()] = map_distinct(rest, email_ok).to_numpy(dtype=bool)
     return pd.Series(out, index=series.index)
 
 
-def _email_ok(value: str) -> bool:
+def email_ok(value: str) -> bool:
+    """True when email-validator accepts the address (no network)."""
     try:
         validate_email(value, check_deliverability=False)
         return True
@@ -111,11 +111,21 @@ def _email_ok(value: str) -> bool:
         return False
 
 
+def _split_email(value) -> tuple[str, str]:
+    if value is None or value != value:  # None or NaN
+        return "", ""
+    local, _, domain = str(value).strip().lower().rpartition("@")
+    return local.split("+", 1)[0], domain
+
+
 def email_parts(series: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(local part without +tag, domain), lowercased."""
-    low = series.astype(str).str.strip().str.lower()
-    local = low.str.rpartition("@")[0].str.split("+").str[0]
-    return local, low.str.rpartition("@")[2]
+    """(local part without +tag, domain), lowercased; empty strings for missing values.
+
+    Plain Python over the values: several times faster than chained pandas string methods.
+    """
+    parts = [_split_email(v) for v in series.to_numpy(dtype=object)]
+    local = pd.Series([p[0] for p in parts], index=series.index, dtype=object)
+    return local, pd.Series([p[1] for p in parts], index=series.index, dtype=object)
 
 
 def is_placeholder_email(series: pd.Series) -> pd.Series:
@@ -174,34 +184,25 @@ def normalized_email(series: pd.Series) -> pd.Series:
     local, domain = email_parts(series)
     domain = domain.replace("googlemail.com", "gmail.com")
     key = local + "@" + domain
-    bad = is_missing(series) | is_placeholder_email(series) | is_role_email(series) | ~series.astype(str).str.contains("@")
+    bad = (is_missing(series) | local.isin(PLACEHOLDER_LOCALS) | domain.isin(PLACEHOLDER_DOMAINS)
+           | local.isin(ROLE_LOCALS) | (local == "") | (domain == ""))
     return key.where(~bad, None)
 
 
+@lru_cache(maxsize=200_000)
+def company_core(name: str) -> str:
+    """`ACME, Inc.` → `acme`: legal suffix stripped (cleanco), spaces and case folded."""
+    from cleanco import basename
+
+    folded = normalize_whitespace(name).casefold()
+    return normalize_whitespace(basename(folded)).casefold() or folded
+
+
 # -- phones ---------------------------------------------------------------------------------------
-_POSSIBLE = {phonenumbers.ValidationResult.TOO_SHORT: "too few digits", phonenumbers.ValidationResult.TOO_LONG:
-             "too many digits", phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "unknown country calling code",
-             phonenumbers.ValidationResult.INVALID_LENGTH: "wrong number of digits"}
-
-
-def _phone_one(item: tuple[str, str | None]) -> tuple[bool, str | None, str | None, str | None]:
-    """(valid, problem, E.164, region) for one (value, default region)."""
-    value, region = item
-    try:
-        num = phonenumbers.parse(value, region)
-    except phonenumbers.NumberParseException:
-        return False, "not a phone number", None, None
-    reason = phonenumbers.is_possible_number_with_reason(num)
-    if reason not in (phonenumbers.ValidationResult.IS_POSSIBLE, phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY):
-        return False, _POSSIBLE.get(reason, "not a possible number"), None, None
-    if not phonenumbers.is_valid_number(num):
-        return False, "no such number range in its country", None, None
-    e164 = phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
-    return True, None, e164, phonenumbers.region_code_for_number(num)
-
-
 def _phone_batch(items: list[tuple[str, str | None]]) -> list[tuple]:
-    return [_phone_one(i) for i in items]
+    from checks.phones import check_phone
+
+    return [check_phone(v, r) for v, r in items]
 
 
 def phone_info(values: pd.Series, regions: pd.Series) -> pd.DataFrame:
