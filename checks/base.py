@@ -29,6 +29,7 @@ class Outcome:
     applicable: int
     failures: pd.DataFrame
     metrics: dict[str, Any] = field(default_factory=dict)
+    clusters: tuple[pd.DataFrame, pd.DataFrame] | None = None  # duplicate clusters and their members
 
     @staticmethod
     def empty() -> Outcome:
@@ -133,6 +134,6 @@ def register(cls: type[Check]) -> type[Check]:
 
 def all_checks() -> dict[str, type[Check]]:
     """Every registered check, importing the dimension modules once."""
-    from checks import accuracy, completeness, consistency, duplication, freshness  # noqa: F401
+    from checks import accuracy, completeness, consistency, duplication, freshness, fuzzy  # noqa: F401
 
     return REGISTRY

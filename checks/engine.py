@@ -102,12 +102,13 @@ def plan(cfg: Config, only: str | None = None) -> list[Planned]:
 class Measurer:
     """Runs planned checks against a source."""
 
-    def __init__(self, cfg: Config, source: Source, now: datetime, progress: Progress | None = None):
+    def __init__(self, cfg: Config, source: Source, now: datetime, progress: Progress | None = None,
+                 decisions: dict[str, dict[str, str]] | None = None):
         self.cfg, self.source, self.now, self.progress = cfg, source, now, progress
         self.queries = {e: EntityQuery(source, e, ent) for e, ent in cfg.entities.items()}
         self._cache: dict[str, object] = {}
         self.shared = {"live_keys": self.live_keys, "inactive_users": self.inactive_users,
-                       "contact_emails": self.contact_emails, "aggregates": {}}
+                       "contact_emails": self.contact_emails, "aggregates": {}, "decisions": decisions or {}}
 
     # -- what checks may ask about other entities ----------------------------------------------
     def _read(self, entity: str, fields: list[str]) -> pd.DataFrame:
@@ -242,10 +243,11 @@ class Measurer:
 
 
 def measure(cfg: Config, source: Source, planned: list[Planned], now: datetime,
-            progress: Progress | None = None) -> RunResult:
+            progress: Progress | None = None, decisions: dict[str, dict[str, str]] | None = None) -> RunResult:
     """Run the planned checks and score them."""
-    m = Measurer(cfg, source, now, progress)
+    m = Measurer(cfg, source, now, progress, decisions)
     result_rows, finding_parts, owners, rows_read = [], [], {}, {}
+    cluster_parts, member_parts = [], []
     for entity in cfg.entities:
         mine = [p for p in planned if p.entity == entity]
         if not mine:
@@ -254,6 +256,9 @@ def measure(cfg: Config, source: Source, planned: list[Planned], now: datetime,
         owners[entity], rows_read[entity] = owner_series, rows
         for i, p in enumerate(mine):
             out = outcomes[i]
+            if out.clusters is not None:
+                cluster_parts.append(out.clusters[0])
+                member_parts.append(out.clusters[1])
             failed = len(out.failures)
             score = None if out.applicable == 0 else round(100 * (1 - min(failed, out.applicable) / out.applicable), 4)
             result_rows.append({"check_id": p.check.id, "entity": entity, "dimension": p.check.dimension,
@@ -278,7 +283,9 @@ def measure(cfg: Config, source: Source, planned: list[Planned], now: datetime,
     else:
         scores, overall = pd.DataFrame(columns=["scope", "entity", "dimension", "field", "score"]), None
     rec = record_scores(findings, results, cfg.scoring, owners) if len(results) else pd.DataFrame()
-    return RunResult(results, scores, findings, rec, overall, rows_read, getattr(m, "timings", {}))
+    clusters = pd.concat(cluster_parts, ignore_index=True) if cluster_parts else None
+    members = pd.concat(member_parts, ignore_index=True) if member_parts else None
+    return RunResult(results, scores, findings, rec, overall, rows_read, getattr(m, "timings", {}), clusters, members)
 
 
 def open_checked_source(cfg: Config) -> Source:
@@ -312,7 +319,7 @@ def run_checks(cfg: Config, *, now: datetime | None = None, only: str | None = N
                 store.mark_interrupted(cfg.name)  # we hold the lock: any run still "running" died
             run_id = store.start_run(cfg.name, as_of, trigger, cfg.fingerprint(), __version__, only)
             try:
-                result = measure(cfg, source, planned, as_of, progress)
+                result = measure(cfg, source, planned, as_of, progress, store.decisions(cfg.name))
                 tables = [ent.table for ent in cfg.entities.values()]
                 store.complete_run(run_id, result, fingerprint(source, tables))
             except CleanCRMError as exc:

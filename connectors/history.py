@@ -186,6 +186,27 @@ class HistoryStore:
         table.columns.name = None
         return table.sort_values(["check_id", "entity"]).reset_index(drop=True)
 
+    # -- steward decisions on duplicate clusters -----------------------------------------------------
+    def decide(self, source_name: str, cluster_id: str, entity: str, decision: str, decided_by: str | None = None,
+               note: str | None = None) -> None:
+        """Record (or replace) a steward's decision on a cluster: not_duplicate or confirmed."""
+        if decision not in ("not_duplicate", "confirmed"):
+            raise HistoryError(f"decision: {decision!r} must be not_duplicate or confirmed")
+        t = hs.cluster_decisions
+        with self.engine.begin() as conn:
+            conn.execute(t.delete().where(t.c.source_name == source_name, t.c.cluster_id == cluster_id))
+            conn.execute(t.insert().values(source_name=source_name, cluster_id=cluster_id, entity=entity,
+                                           decision=decision, decided_at=utcnow(), decided_by=decided_by, note=note))
+
+    def decisions(self, source_name: str) -> dict[str, dict[str, str]]:
+        """Entity → {cluster id: decision}, for the duplicate pipeline."""
+        t = hs.cluster_decisions
+        frame = self._frame(sa.select(t.c.entity, t.c.cluster_id, t.c.decision).where(t.c.source_name == source_name))
+        out: dict[str, dict[str, str]] = {}
+        for row in frame.itertuples():
+            out.setdefault(row.entity, {})[row.cluster_id] = row.decision
+        return out
+
     # -- annotations ------------------------------------------------------------------------------
     def add_annotation(self, source_name: str, name: str, date: datetime, scope: str | None = None,
                        note: str | None = None) -> int:
