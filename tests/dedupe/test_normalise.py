@@ -1,0 +1,116 @@
+import numpy as np
+import pandas as pd
+import phonenumbers
+import pytest
+
+from checks.dedupe import normalise as nz
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("John.Smith+crm@Acme.org", "john.smith@acme.org"),
+        ("j.o.h.n@googlemail.com", "john@gmail.com"),
+        ("  ANNA@ACME.COM ", "anna@acme.com"),
+        ("info@acme.com", None),
+        ("no-reply@acme.com", None),
+        ("hr@acme.com", None),
+        ("test@test.com", None),
+        ("noemail@whatever.org", None),
+        ("none@none.com", None),
+        ("not an email", None),
+        ("bob@localhost", None),
+    ],
+)
+def test_email(raw, expected):
+    assert nz.normalise_email(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "region"),
+    [
+        ("(415) 555-2671", "US"),
+        ("1-415-555-2671", "US"),
+        ("+1 415 555 2671", "DE"),
+        ("020 7946 0018", "GB"),
+        ("030 901820", "DE"),
+        ("01 42 68 53 00", "FR"),
+        ("06 1234 5678", "IT"),
+        ("0044 20 7946 0018", "GB"),
+        ("415.555.2671 ext 12", "US"),
+    ],
+)
+def test_phone_fast_path_matches_phonenumbers(raw, region):
+    parsed = phonenumbers.parse(raw, region)
+    expected = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    assert nz.normalise_phone(raw, region, fast=True) == expected
+    assert nz.normalise_phone(raw, region, fast=False) == expected
+
+
+def test_phone_uses_record_region():
+    phones = pd.Series(["020 7946 0018", "020 7946 0018", None, "(415) 555-2671"])
+    regions = np.array(["GB", "DE", "US", "US"], dtype=object)
+    out = nz.map_unique_with_region(phones, regions)
+    assert out[0] == "+442079460018"
+    assert out[1] == "+4920794600" + "18"
+    assert out[2] is None
+    assert out[3] == "+14155552671"
+
+
+@pytest.mark.parametrize(("a", "b"), [("Acme Inc.", "ACME LLC"), ("Müller GmbH", "Muller"),
+                                      ("The Acme Corporation", "acme"), ("Acme Holdings Ltd", "ACME HOLDINGS")])
+def test_company_suffixes(a, b):
+    assert nz.normalise_company(a) == nz.normalise_company(b)
+
+
+def test_company_keeps_one_token():
+    assert nz.normalise_company("Inc.") == "inc"
+
+
+def test_nicknames_share_a_root():
+    assert nz.first_name_root("Bob") == nz.first_name_root("Robert") == nz.first_name_root("rob")
+    assert nz.first_name_root("Will") == nz.first_name_root("William")
+    assert nz.first_name_root("Peggy") == nz.first_name_root("Margaret")
+    assert nz.first_name_root("Ingrid") == "ingrid"
+
+
+def test_fold_accents_and_case():
+    assert nz.fold("  José-María  ÑÚÑEZ ") == "jose maria nunez"
+    assert nz.fold("Straße") == "strasse"
+
+
+@pytest.mark.parametrize(("raw", "code"), [("USA", "US"), ("Deutschland", "DE"), ("de", "DE"), ("United Kingdom", "GB"),
+                                           ("uk", "GB"), ("France", "FR"), ("Atlantis", None)])
+def test_country(raw, code):
+    assert nz.normalise_country(raw) == code
+
+
+def test_map_unique_treats_blank_as_missing():
+    out = nz.map_unique(pd.Series(["A", " ", None, np.nan, "A"]), nz.fold_or_none)
+    assert out.tolist() == ["a", None, None, None, "a"]
+
+
+def test_missing_mask():
+    mask = nz.missing_mask(pd.Series(["x", "", None, float("nan"), 3, "  "]))
+    assert mask.tolist() == [False, True, True, True, False, True]
+
+
+def test_street_and_house_number():
+    assert nz.normalise_street("12 Main Street") == nz.normalise_street("12 main st.")
+    assert nz.house_number("12b main st") == "12b"
+
+
+def test_email_placeholders_by_shape():
+    assert nz.normalise_email("email@email.com") is None
+    assert nz.normalise_email("no@email.com") is None
+
+
+def test_email_shared_by_many_records_is_missing():
+    from checks.dedupe.prepare import prepare
+    from checks.dedupe.settings import DedupeSettings
+
+    frame = pd.DataFrame({"key": [str(i) for i in range(8)], "first_name": list("abcdefgh"),
+                          "email": ["x@corp.com"] * 7 + ["real@corp.com"]})
+    prep = prepare(frame, "contact", DedupeSettings(max_email_share=5))
+    assert (prep.cols["email"].codes[:7] == -1).all()
+    assert prep.cols["email"].codes[7] >= 0
