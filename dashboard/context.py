@@ -54,12 +54,16 @@ class Ctx:
 
     @property
     def run_id(self) -> int | None:
-        """The run picked in the sidebar (latest completed by default)."""
+        """The run picked in the sidebar (by default the newest completed run of all checks)."""
         if self.completed.empty:
             return None
         chosen = st.session_state.get(RUN_KEY)
         ids = set(self.completed.id)
-        return int(chosen) if chosen in ids else int(self.completed.id.iat[-1])
+        if chosen in ids:
+            return int(chosen)
+        # A run limited with --only scores a few checks: it would make the overview look empty.
+        full = self.completed[self.completed["only"].isna()] if "only" in self.completed else self.completed
+        return int((full if not full.empty else self.completed).id.iat[-1])
 
     def run_row(self, run_id: int | None = None) -> pd.Series | None:
         """The completed-runs row of a run."""
