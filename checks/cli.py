@@ -116,7 +116,10 @@ def run(config: ConfigOpt,
 
     cfg = load_config(config)
     progress = None if json_out else terminal_progress()
-    outcome = run_checks(cfg, now=_parse_when(now, "--now"), only=only, progress=progress)
+    try:
+        outcome = run_checks(cfg, now=_parse_when(now, "--now"), only=only, progress=progress)
+    finally:
+        _evaluate_alerts(cfg)  # cron and Airflow users get alerts too, for failed runs as well
     if progress:
         progress.close()
     if json_out:
@@ -128,6 +131,18 @@ def run(config: ConfigOpt,
         typer.echo(f"Quality gate failed: overall score {score if score is None else round(score, 1)} < {fail_under}",
                    err=True)
         raise typer.Exit(1)
+
+
+def _evaluate_alerts(cfg) -> None:
+    if not cfg.alerts.rules:
+        return
+    from checks.alerts import evaluate
+    from connectors.history import HistoryStore
+
+    try:
+        evaluate(cfg, HistoryStore(cfg.history_url()))
+    except CleanCRMError as exc:
+        typer.echo(f"warning: alerts not evaluated: {exc}", err=True)
 
 
 @app.command()
@@ -254,12 +269,37 @@ def dashboard(config: ConfigOpt = Path("cleancrm.yml"),
 
 @app.command()
 @_guard
-def schedule(config: ConfigOpt) -> None:
-    """Run the checks on the config's cron schedules until stopped (Ctrl-C)."""
-    from checks.config import load_config
-    from checks.schedule import serve
+def schedule(config: ConfigOpt,
+             next_only: Annotated[bool, typer.Option("--next", help="Print the next run times and exit.")] = False,
+             scheduler_id: Annotated[str | None, typer.Option(help="Name of this scheduler's heartbeat.")] = None,
+             heartbeat_s: Annotated[float, typer.Option(help="Seconds between heartbeats.")] = 30.0) -> None:
+    """Run the checks on the config's cron schedules until stopped (Ctrl-C or SIGTERM)."""
+    import logging
 
-    serve(load_config(config))
+    from checks.config import load_config
+    from checks.schedule import next_run_times, serve
+
+    cfg = load_config(config)
+    if next_only:
+        for name, when in next_run_times(cfg).items():
+            typer.echo(f"{name}: {when.isoformat()}")
+        return
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    serve(cfg, scheduler_id=scheduler_id, heartbeat_s=heartbeat_s)
+
+
+alerts_app = typer.Typer(help="Alert rules.", no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
+
+
+@alerts_app.command("check")
+@_guard
+def alerts_check(config: ConfigOpt) -> None:
+    """Evaluate the alert rules now (a cron watchdog for a scheduler that stopped beating)."""
+    from checks.config import load_config
+
+    _evaluate_alerts(load_config(config))
 
 
 def main() -> None:

@@ -83,7 +83,7 @@ class ScheduleEntry(_Model):
     """A cron trigger for scheduled runs."""
 
     name: str = Field("default", description="Name of the schedule, shown on the dashboard.")
-    cron: str = Field(description="Cron expression, five fields: minute hour day month weekday.")
+    cron: str = Field(description="Cron expression: minute hour day month weekday (a sixth, leading field: seconds).")
     timezone: str = Field("UTC", description="IANA timezone the cron expression is read in.")
     only: list[str] = Field(default_factory=list, description="Entities, dimensions or check ids to run.")
 

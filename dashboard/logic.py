@@ -208,12 +208,11 @@ def next_scheduled(schedule: Iterable, heartbeat: dict | None, now: datetime | N
             if upcoming:
                 when, name = min(upcoming)
                 return {"when": when, "name": name, "origin": "scheduler"}
-    from apscheduler.triggers.cron import CronTrigger
+    from checks.schedule import cron_trigger  # the scheduler's own cron reading (Sunday = 0, DST-safe)
 
     upcoming = []
     for entry in schedule:
-        trigger = CronTrigger.from_crontab(entry.cron, timezone=entry.timezone)
-        fire = trigger.get_next_fire_time(None, now)
+        fire = cron_trigger(entry).get_next_fire_time(None, now)
         if fire is not None:
             upcoming.append((fire.astimezone(UTC), entry.name))
     if not upcoming:
