@@ -56,14 +56,14 @@ class _EmailKind(Check):
     reason = ""
     skip_placeholders = True
 
-    def flag(self, values: pd.Series) -> tuple[pd.Series, pd.Series | None]:
+    def flag(self, values: pd.Series, parts) -> tuple[pd.Series, pd.Series | None]:
         raise NotImplementedError
 
     def evaluate(self, frame, ctx):  # noqa: D102
         def build(fc):
             view = email_view(frame, fc)
             applicable = view.syntax_ok & (~view.placeholder if self.skip_placeholders else True)
-            bad, fix = self.flag(frame[fc.label])
+            bad, fix = self.flag(frame[fc.label], (view.local, view.domain))
             return applicable, failures(frame, applicable & bad, fc, frame[fc.label], self.reason, fix)
 
         return _per_column(ctx.cols("email"), frame, build)
@@ -80,8 +80,8 @@ class EmailPlaceholder(_EmailKind):
     id, severity, skip_placeholders = "accuracy.email_placeholder", "high", False
     reason = "placeholder address, not a real mailbox"
 
-    def flag(self, values):  # noqa: D102
-        return V.is_placeholder_email(values), None
+    def flag(self, values, parts):  # noqa: D102
+        return V.is_placeholder_email(values, parts), None
 
 
 @register
@@ -95,8 +95,8 @@ class EmailRole(_EmailKind):
     id, entities = "accuracy.email_role", ("contact", "lead")
     reason = "role address (shared mailbox) on a person"
 
-    def flag(self, values):  # noqa: D102
-        return V.is_role_email(values), None
+    def flag(self, values, parts):  # noqa: D102
+        return V.is_role_email(values, parts), None
 
 
 @register
@@ -109,8 +109,8 @@ class EmailDisposable(_EmailKind):
     id = "accuracy.email_disposable"
     reason = "disposable mailbox domain"
 
-    def flag(self, values):  # noqa: D102
-        return V.is_disposable_email(values), None
+    def flag(self, values, parts):  # noqa: D102
+        return V.is_disposable_email(values, parts), None
 
 
 @register
@@ -124,9 +124,9 @@ class EmailDomainTypo(_EmailKind):
     id = "accuracy.email_domain_typo"
     reason = "mail domain looks like a typo"
 
-    def flag(self, values):  # noqa: D102
+    def flag(self, values, parts):  # noqa: D102
         local = V.text(values).fillna("").str.strip().str.rpartition("@")[0].astype(object)
-        domain = V.email_parts(values)[1]
+        domain = parts[1]
         fix_domain = V.map_distinct(domain, V.domain_typo_fix)
         return fix_domain.notna(), (local + "@" + fix_domain).where(fix_domain.notna())
 

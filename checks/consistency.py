@@ -97,9 +97,12 @@ class Whitespace(Check):
 
         def build(fc):
             s = V.text(frame[fc.label])
-            present = s.notna() & (s.fillna("").str.strip() != "")
-            clean = s.where(present).map(V.normalize_whitespace, na_action="ignore")
-            bad = present & (clean != s)
+            filled = s.fillna("")
+            present = s.notna() & (filled.str.strip() != "")
+            # Only values with an edge space, a double space or a non-space blank can change.
+            suspect = present & filled.str.contains(r"^\s|\s$|\s\s|[^\S ]", regex=True)
+            clean = s.where(suspect).map(V.normalize_whitespace, na_action="ignore")
+            bad = suspect & (clean != s)
             return present, failures(frame, bad, fc, s.map(repr, na_action="ignore"), "extra spaces", clean)
 
         return _per_column(cols, frame, build)

@@ -52,7 +52,8 @@ class ExactEmail(_Exact):
     """Records of one entity sharing an email address once normalised.
 
     Normalised: lowercased, `+tags` dropped, googlemail → gmail; placeholder and role addresses
-    are not used as keys. Fails for every record but the suggested survivor (the oldest).
+    are not used as keys. Fails when: the record shares its key with another record; every record
+    but the suggested survivor (the oldest) fails.
     Example: `John.Smith@Acme.com` and `john.smith@acme.com`.
     """
 
@@ -61,7 +62,8 @@ class ExactEmail(_Exact):
 
     def evaluate(self, frame, ctx):  # noqa: D102
         fc = ctx.cols("email")[0]
-        key = V.normalized_email(frame[fc.label]).where(email_view(frame, fc).syntax_ok)
+        view = email_view(frame, fc)
+        key = V.normalized_email(frame[fc.label], (view.local, view.domain)).where(view.syntax_ok)
         return duplicate_outcome(frame, key, fc, dates(frame, ctx, "created_at"), "email")
 
 
@@ -69,8 +71,8 @@ class ExactEmail(_Exact):
 class ExactPhone(_Exact):
     """Records of one entity sharing a phone number once in E.164, across all phone columns.
 
-    Numbers are normalised as by the duplicate pipeline; placeholders are not used as keys. Fails for every record but the
-    suggested survivor. Example: `(415) 555-0132` and `+1 415-555-0132`.
+    Numbers are normalised as by the duplicate pipeline; placeholders are not used as keys. Fails when: the record shares a number with another
+    record; every record but the suggested survivor fails. Example: `(415) 555-0132` and `+1 415-555-0132`.
     """
 
     id, entities, fields = "duplication.exact_phone", (*PEOPLE, "account"), ("phone",)
@@ -101,7 +103,8 @@ class ExactName(_Exact):
     """People with the same first and last name at the same account or company; accounts with the same name.
 
     Names are case-folded and trimmed; company legal suffixes are stripped (cleanco), so
-    `Acme Inc.` and `ACME LLC` share a key. Fails for every record but the suggested survivor.
+    `Acme Inc.` and `ACME LLC` share a key. Fails when: the record shares its key with another
+    record; every record but the suggested survivor fails.
     Example: two contacts `Jane Doe` at account 42.
     """
 

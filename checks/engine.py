@@ -147,10 +147,14 @@ class Measurer:
                 query = self.queries["contact"]
                 label = query.field_columns("email")[0].label
                 frame = self._read("contact", ["email"])
-                key = V.normalized_email(frame[label])
-                pairs = pd.DataFrame({"e": key, "k": V.as_keys(frame[KEY])}).dropna().drop_duplicates("e")
-                self._cache["emails"] = dict(zip(pairs.e, pairs.k, strict=True))
+                self.remember_contact_emails(frame, label)
         return self._cache["emails"]
+
+    def remember_contact_emails(self, frame: pd.DataFrame, label: str) -> None:
+        """Keep normalised contact emails → key (from the contact pass, so leads need no second read)."""
+        key = V.normalized_email(frame[label])
+        pairs = pd.DataFrame({"e": key, "k": V.as_keys(frame[KEY])}).dropna().drop_duplicates("e")
+        self._cache["emails"] = dict(zip(pairs.e, pairs.k, strict=True))
 
     def aggregates(self, entity: str) -> dict | None:
         """One SQL aggregate for the table: rows, newest/oldest update, age buckets."""
@@ -234,6 +238,9 @@ class Measurer:
                 outcomes[i] = planned[i].check.evaluate(whole, contexts[i])
                 timings[i] += time.perf_counter() - t
             reset_memo()
+            email_cols = columns.get("email", [])
+            if entity == "contact" and email_cols and email_cols[0].label in whole and "emails" not in self._cache:
+                self.remember_contact_emails(whole, email_cols[0].label)
         owner_series = pd.concat(owners) if owners else pd.Series(dtype=object)
         owner_series = owner_series[~owner_series.index.duplicated()]
         self.timings = getattr(self, "timings", {})

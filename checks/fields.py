@@ -43,7 +43,7 @@ def countries(frame: pd.DataFrame, ctx: Context) -> pd.Series:
 
 
 def email_view(frame: pd.DataFrame, fc: FieldColumn) -> pd.DataFrame:
-    """present, syntax_ok, placeholder columns for an email field."""
+    """present, syntax_ok, placeholder, local (without +tag) and domain columns for an email field."""
 
     def compute():
         values = frame[fc.label]
@@ -52,8 +52,10 @@ def email_view(frame: pd.DataFrame, fc: FieldColumn) -> pd.DataFrame:
         if present.any():
             syntax[present.to_numpy()] = V.email_syntax_valid(values[present]).to_numpy(dtype=bool)
         syntax = pd.Series(syntax, index=frame.index)
-        placeholder = present & syntax & V.is_placeholder_email(values)
-        return pd.DataFrame({"present": present, "syntax_ok": syntax, "placeholder": placeholder})
+        local, domain = V.email_parts(values)
+        placeholder = present & syntax & (local.isin(V.PLACEHOLDER_LOCALS) | domain.isin(V.PLACEHOLDER_DOMAINS))
+        return pd.DataFrame({"present": present, "syntax_ok": syntax, "placeholder": placeholder,
+                             "local": local, "domain": domain})
 
     return memo(frame, f"email:{fc.label}", compute)
 

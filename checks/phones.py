@@ -19,8 +19,9 @@ from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
 from checks.dedupe.normalise import _fast_e164
 
-_TYPES = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan", "voicemail",
-          "fixed_line", "mobile")
+# Validity needs any type to match, not which one: the common types go first.
+_TYPES = ("fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost", "voip", "personal_number", "pager",
+          "uan", "voicemail")
 _POSSIBLE = {phonenumbers.ValidationResult.TOO_SHORT: "too few digits",
              phonenumbers.ValidationResult.TOO_LONG: "too many digits",
              phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "unknown country calling code",

@@ -39,7 +39,9 @@ PARALLEL_FROM = 40_000
 
 def text(series: pd.Series) -> pd.Series:
     """Values as Python strings (None for nulls), whatever the driver returned."""
-    return series.astype(object).where(series.notna(), None).map(lambda v: v if v is None else str(v))
+    values = [None if v is None or v != v else (v if type(v) is str else str(v))
+              for v in series.to_numpy(dtype=object)]
+    return pd.Series(values, index=series.index, dtype=object)
 
 
 def is_missing(series: pd.Series) -> pd.Series:
@@ -128,15 +130,15 @@ def email_parts(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     return local, pd.Series([p[1] for p in parts], index=series.index, dtype=object)
 
 
-def is_placeholder_email(series: pd.Series) -> pd.Series:
+def is_placeholder_email(series: pd.Series, parts=None) -> pd.Series:
     """test@test.com, noemail@…, none@none.com and the like."""
-    local, domain = email_parts(series)
+    local, domain = parts or email_parts(series)
     return local.isin(PLACEHOLDER_LOCALS) | domain.isin(PLACEHOLDER_DOMAINS)
 
 
-def is_role_email(series: pd.Series) -> pd.Series:
+def is_role_email(series: pd.Series, parts=None) -> pd.Series:
     """info@, sales@, noreply@ … : a mailbox, not a person."""
-    return email_parts(series)[0].isin(ROLE_LOCALS)
+    return (parts or email_parts(series))[0].isin(ROLE_LOCALS)
 
 
 @lru_cache(maxsize=1)
@@ -146,12 +148,12 @@ def _disposable() -> frozenset[str]:
     return frozenset(blocklist)
 
 
-def is_disposable_email(series: pd.Series) -> pd.Series:
+def is_disposable_email(series: pd.Series, parts=None) -> pd.Series:
     """Domains of throw-away mailbox services.
 
     A typo of a common provider (gmial.com, listed by some as disposable) is left to the typo check.
     """
-    domain = email_parts(series)[1]
+    domain = (parts or email_parts(series))[1]
     listed = domain.isin(_disposable())
     if listed.any():
         listed &= map_distinct(domain.where(listed), domain_typo_fix).isna()
@@ -179,9 +181,9 @@ def domain_typo_fix(domain: str) -> str | None:
     return best if best_d <= limit and len(domain) >= 6 else None
 
 
-def normalized_email(series: pd.Series) -> pd.Series:
+def normalized_email(series: pd.Series, parts=None) -> pd.Series:
     """Duplicate key: lowercase, +tag dropped, googlemail → gmail; None if unusable."""
-    local, domain = email_parts(series)
+    local, domain = parts or email_parts(series)
     domain = domain.replace("googlemail.com", "gmail.com")
     key = local + "@" + domain
     bad = (is_missing(series) | local.isin(PLACEHOLDER_LOCALS) | domain.isin(PLACEHOLDER_DOMAINS)
@@ -189,13 +191,14 @@ def normalized_email(series: pd.Series) -> pd.Series:
     return key.where(~bad, None)
 
 
-@lru_cache(maxsize=200_000)
 def company_core(name: str) -> str:
-    """`ACME, Inc.` → `acme`: legal suffix stripped (cleanco), spaces and case folded."""
-    from cleanco import basename
+    """`ACME, Inc.` → `acme`: legal suffix stripped (cleanco's terms), accents, spaces and case folded.
 
-    folded = normalize_whitespace(name).casefold()
-    return normalize_whitespace(basename(folded)).casefold() or folded
+    The duplicate pipeline's normalisation, so exact and fuzzy duplicates agree on "same company".
+    """
+    from checks.dedupe.normalise import normalise_company
+
+    return normalise_company(name) or normalize_whitespace(name).casefold()
 
 
 # -- phones ---------------------------------------------------------------------------------------

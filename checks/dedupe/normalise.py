@@ -216,13 +216,30 @@ def _legal_terms() -> frozenset[tuple[str, ...]]:
     return frozenset(tuple(fold(" ".join(parts)).split()) for _, parts in prepare_default_terms())
 
 
+def _join_initials(tokens: list[str]) -> list[str]:
+    """Runs of single letters become one token: "L.L.C." folds to l l c, and is matched as llc."""
+    out: list[str] = []
+    run = ""
+    for token in tokens:
+        if len(token) == 1 and token.isalpha():
+            run += token
+            continue
+        if run:
+            out.append(run)
+            run = ""
+        out.append(token)
+    if run:
+        out.append(run)
+    return out
+
+
 def normalise_company(value: str) -> str | None:
     """Fold a company name and strip legal suffixes, so "Acme Inc." equals "ACME LLC".
 
     Uses cleanco's term list, matched on folded tokens (several trailing terms are removed,
     e.g. "Acme Holdings GmbH & Co. KG" keeps "acme holdings"), and always keeps one token.
     """
-    tokens = fold(value.replace("&", " and ")).split()
+    tokens = _join_initials(fold(value.replace("&", " and ")).split())
     if tokens and tokens[0] == "the":
         tokens = tokens[1:]
     terms = _legal_terms()
