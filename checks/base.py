@@ -37,10 +37,21 @@ class Outcome:
         return Outcome(0, pd.DataFrame(columns=FAILURE_COLUMNS))
 
     def merge(self, other: Outcome) -> Outcome:
-        """Add another chunk's outcome."""
-        frames = [f for f in (self.failures, other.failures) if len(f)]
-        failures = pd.concat(frames, ignore_index=True) if frames else self.failures
-        return Outcome(self.applicable + other.applicable, failures, {**self.metrics, **other.metrics})
+        """Add another chunk's (or column's) outcome."""
+        return Outcome.combine([self, other])
+
+    @staticmethod
+    def combine(parts: list[Outcome]) -> Outcome:
+        """One outcome from several chunks: counts added, failures stacked, `sum_` metrics added."""
+        if not parts:
+            return Outcome.empty()
+        frames = [p.failures for p in parts if len(p.failures)]
+        failures = pd.concat(frames, ignore_index=True) if frames else parts[0].failures
+        metrics: dict[str, Any] = {}
+        for p in parts:
+            for k, v in p.metrics.items():
+                metrics[k] = metrics.get(k, 0) + v if k.startswith("sum_") else v
+        return Outcome(sum(p.applicable for p in parts), failures, metrics)
 
 
 def failures(frame: pd.DataFrame, mask: pd.Series, fc: FieldColumn | None, values: pd.Series | None,

@@ -113,7 +113,7 @@ class RecordCompleteness(Check):
         bad = percent < threshold
         reason = "only " + percent.round(0).astype(int).astype(str) + "% of fields filled"
         out = Outcome(len(frame), failures(frame, bad, None, percent.round(1), reason))
-        out.metrics = {"percent_sum": float(percent.sum()), "records": len(frame)}
+        out.metrics = {"sum_percent": float(percent.sum()), "sum_records": len(frame)}
         return out
 
 

@@ -22,6 +22,7 @@ from checks.base import FAILURE_COLUMNS, Check, Context, Outcome, all_checks
 from checks.config import Config
 from checks.errors import CleanCRMError, ConfigError
 from checks.fields import reset_memo
+from checks.parallel import ChunkRunner
 from checks.scoring import record_scores, score_table
 from connectors.mapping import KEY, EntityQuery, validate_mapping
 from connectors.source import Source, open_source, suggest
@@ -185,6 +186,18 @@ class Measurer:
         # SQLite keeps dates as text: compare with text of the same shape.
         return ts.strftime("%Y-%m-%d %H:%M:%S") if self.source.dialect == "sqlite" else ts
 
+    def _prepare_lookups(self, entity: str, planned: list[Planned]) -> None:
+        """Read what row checks ask of other entities now, so forked workers inherit it."""
+        ids = {p.check.id for p in planned}
+        if "consistency.orphans" in ids:
+            for p in planned:
+                for _, target in p.params.get("_references", []):
+                    self.live_keys(target)
+        if "consistency.owner_inactive" in ids:
+            self.inactive_users()
+        if "duplication.lead_contact" in ids:
+            self.contact_emails()
+
     # -- measuring -----------------------------------------------------------------------------
     def measure_entity(self, entity: str, planned: list[Planned]) -> tuple[dict[int, Outcome], pd.Series, float]:
         """Outcomes per planned check (by position), owners by key, rows read."""
@@ -211,6 +224,8 @@ class Measurer:
         owner_label = columns["owner_id"][0].label if "owner_id" in columns else None
         gathered, owners, rows = [], [], 0
         total = self.source.scalar(f"SELECT COUNT(*) FROM ({query.count_sql()}) n") or 0
+        self._prepare_lookups(entity, planned)
+        runner = ChunkRunner(planned, contexts, row_checks, self.source.engine, total, self.cfg.source.chunk_size)
         for chunk in self.source.stream(sql, self.cfg.source.chunk_size):
             # Text as Python objects on every pandas version (pandas 3 infers a `str` dtype that does
             # not mix with the object Series the validators return).
@@ -218,17 +233,16 @@ class Measurer:
             chunk[KEY] = V.as_keys(chunk[KEY])
             chunk = chunk.drop_duplicates(KEY).reset_index(drop=True)  # a join may repeat a record
             rows += len(chunk)
-            reset_memo()
-            for i in row_checks:
-                t = time.perf_counter()
-                outcomes[i] = outcomes[i].merge(planned[i].check.evaluate(chunk, contexts[i]))
-                timings[i] += time.perf_counter() - t
+            runner.submit(chunk)
             if entity_checks:
                 gathered.append(chunk[list(dict.fromkeys(keep))].copy())
             if owner_label:
                 owners.append(pd.Series(V.as_keys(chunk[owner_label]).to_numpy(), index=chunk[KEY]))
             if self.progress:
                 self.progress(entity, "rows", rows, total)
+        row_outcomes, row_seconds = runner.finish()
+        outcomes.update(row_outcomes)
+        timings.update(row_seconds)
         reset_memo()
         if entity_checks:
             whole = pd.concat(gathered, ignore_index=True) if gathered else pd.DataFrame(columns=keep)
