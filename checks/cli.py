@@ -134,8 +134,9 @@ def run(config: ConfigOpt,
 
 
 def _evaluate_alerts(cfg) -> None:
-    if not cfg.alerts.rules:
-        return
+    url = cfg.history_url()
+    if not cfg.alerts.rules or (url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists()):
+        return  # no rules, or no history yet: a run refused before it started writes nothing
     from checks.alerts import evaluate
     from connectors.history import HistoryStore
 

@@ -223,7 +223,7 @@ class Measurer:
                         for fc in columns.get(f, [])]
         owner_label = columns["owner_id"][0].label if "owner_id" in columns else None
         gathered, owners, rows = [], [], 0
-        total = self.source.scalar(f"SELECT COUNT(*) FROM ({query.count_sql()}) n") or 0
+        total = self.source.scalar(query.count_sql()) or 0
         self._prepare_lookups(entity, planned)
         runner = ChunkRunner(planned, contexts, row_checks, self.source.engine, total, self.cfg.source.chunk_size)
         for chunk in self.source.stream(sql, self.cfg.source.chunk_size):
