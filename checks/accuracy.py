@@ -338,8 +338,8 @@ class SwappedNames(_NameCheck):
     """First and last name entered the wrong way round.
 
     Fails when: the first name is a known surname and not a given name, and the last name is a
-    known given name and not a surname (Faker's name lists of 16 locales). Example: first `Smith`,
-    last `Robert` → first `Robert`, last `Smith`.
+    known given name and not a surname (Faker's name lists of 16 locales). Example: first `Johnson`,
+    last `Emily` → first `Emily`, last `Johnson`.
     """
 
     id, fields, any_field = "accuracy.swapped_names", ("first_name", "last_name"), False

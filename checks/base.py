@@ -71,7 +71,8 @@ def failures(frame: pd.DataFrame, mask: pd.Series, fc: FieldColumn | None, value
         "record_key": frame.loc[mask, KEY].to_numpy(),
         "field": fc.field if fc else None,
         "column_name": fc.column if fc else None,
-        "value": pick(values.astype(object).map(lambda x: None if x is None else str(x))) if values is not None else None,
+        "value": pick(values.astype(object).map(lambda x: None if x is None or x != x else str(x)))
+        if values is not None else None,
         "reason": pick(reason),
         "suggestion": pick(suggestion),
     })

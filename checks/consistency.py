@@ -15,7 +15,7 @@ class PhoneE164(Check):
     """Valid phone numbers stored in E.164 (`+14155550132`), the one format dialers and dedupe agree on.
 
     Fails when: a valid number is written any other way. Suggests its E.164 form.
-    Example: `(415) 555-0132` → `+14155550132`; `030 12345678` (DE) → `+493012345678`.
+    Example: `(415) 555-0132` → `+14155550132`; `089 4521 7730` (DE) → `+498945217730`.
     """
 
     id, dimension, entities, fields = "consistency.phone_e164", "consistency", (*PEOPLE, "account"), ("phone",)

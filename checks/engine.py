@@ -63,6 +63,7 @@ class RunOutcome:
     run_id: int
     result: RunResult
     seconds: float
+    as_of: datetime | None = None
 
 
 def _matches(only: str | None, p: Planned) -> bool:
@@ -351,4 +352,4 @@ def run_checks(cfg: Config, *, now: datetime | None = None, only: str | None = N
                 raise
     finally:
         source.close()
-    return RunOutcome(run_id, result, time.perf_counter() - start)
+    return RunOutcome(run_id, result, time.perf_counter() - start, as_of)

@@ -31,7 +31,7 @@ def result_json(outcome) -> dict:
                "fields": [f for f in str(row.fields).split(",") if f], "severity": row.severity,
                "applicable": int(row.applicable), "failed": int(row.failed), "score": _num(row.score)}
               for row in r.check_results.itertuples()]
-    return {"run_id": outcome.run_id, "seconds": round(outcome.seconds, 2), "overall": _num(r.overall),
+    return {"run_id": outcome.run_id, "as_of": outcome.as_of, "seconds": round(outcome.seconds, 2), "overall": _num(r.overall),
             "dimensions": {d.dimension: _num(d.score) for d in dims.itertuples()},
             "entities": {e.entity: _num(e.score) for e in ents.itertuples()},
             "rows_read": r.rows_read, "checks": checks}

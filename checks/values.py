@@ -230,13 +230,23 @@ def phone_info(values: pd.Series, regions: pd.Series) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["valid", "problem", "e164", "region"], index=values.index)
 
 
+def _digit_run(digits: str) -> bool:
+    """1234567890, 9876543210: every digit one up (or one down) from the one before, modulo 10."""
+    steps = {(int(b) - int(a)) % 10 for a, b in zip(digits, digits[1:], strict=False)}
+    return len(digits) >= 7 and (steps == {1} or steps == {9})
+
+
+def _placeholder_digits(digits: str) -> bool:
+    if len(digits) < 3 or len(set(digits[-7:])) == 1:
+        return True
+    # The whole number is a run; an 11+ digit number may carry a country code in front of it.
+    return any(_digit_run(digits[cut:]) for cut in ((0, 1, 2) if len(digits) >= 11 else (0,)))
+
+
 def is_placeholder_phone(series: pd.Series) -> pd.Series:
-    """000-000-0000, 123-456-7890, 555-555-5555 and the like."""
-    digits = series.astype(str).str.replace(r"\D", "", regex=True)
-    tail = digits.str[-7:]
-    same = tail.str.fullmatch(r"(\d)\1{6}").fillna(False).astype(bool)
-    sequence = digits.str.contains("1234567|2345678|3456789|9876543|0123456", regex=True).fillna(False).astype(bool)
-    return (same | sequence | (digits.str.len() < 3)) & series.notna()
+    """000-000-0000, 123-456-7890, 555-555-5555 and the like (not a real 212-345-6789)."""
+    digits = text(series).fillna("").str.replace(r"\D", "", regex=True)
+    return map_distinct(digits.where(series.notna()), _placeholder_digits).fillna(False).astype(bool)
 
 
 # -- names and text -------------------------------------------------------------------------------
@@ -244,7 +254,7 @@ def is_junk_name(series: pd.Series) -> pd.Series:
     """Keyboard mashes, placeholders and names with no letters (asdf, ???, N/A, xxxx, Test)."""
     from checks.reference import JUNK_NAMES
 
-    low = series.astype(str).map(normalize_whitespace).str.lower()
+    low = text(series).fillna("").map(normalize_whitespace).str.lower()
     repeated = low.str.fullmatch(r"([a-z])\1{2,}").fillna(False).astype(bool)
     no_letters = ~low.str.contains(r"[^\W\d_]", regex=True).fillna(False).astype(bool)
     return (low.isin(JUNK_NAMES) | repeated | no_letters) & series.notna()

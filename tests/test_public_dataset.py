@@ -29,7 +29,7 @@ PLANNED = {
     "accuracy.phone_valid", "accuracy.phone_placeholder", "accuracy.postal_format", "accuracy.state_postal",
     "accuracy.junk_name", "accuracy.mojibake", "completeness.required", "completeness.record",
     "consistency.phone_e164", "consistency.country_iso", "consistency.whitespace", "consistency.phone_country",
-    "consistency.orphans", "duplication.exact_phone", "duplication.exact_name",
+    "consistency.orphans", "duplication.exact_phone", "duplication.exact_name", "duplication.fuzzy",
 }
 
 
@@ -132,6 +132,13 @@ def test_scores(result):
     assert dims["accuracy"] == pytest.approx(96.17, abs=0.01)
     assert dims["completeness"] == pytest.approx(92.5, abs=0.01)
     assert dims["consistency"] == pytest.approx(74.90, abs=0.01)
-    assert dims["duplication"] == pytest.approx(94.09, abs=0.01)
+    assert dims["duplication"] == pytest.approx(94.84, abs=0.01)
     assert result.overall == pytest.approx(89.41, abs=0.01)
 
+
+
+def test_fuzzy_duplicates_find_st_sabina_entered_three_times(result):
+    found = _findings(result, "duplication.fuzzy").set_index("record_key")
+    assert {"1153", "1154"} <= set(found.index)
+    assert found.loc["1153", "suggestion"] == "merge into 1125"
+    assert found.loc["1154", "suggestion"] == "merge into 1125"

@@ -74,7 +74,7 @@ def snapshot(inj: Injector, when: datetime, introduced: dict, cleanup_at: dateti
         created = created.loc[t.index]
         late = pd.to_datetime(t.modified_at) > ts
         # Touched again after `when`: on `when` its last touch was recent, not stale.
-        span = np.minimum((ts - created[late]).to_numpy(), np.timedelta64(10, "D")).astype("timedelta64[s]")
+        span = np.minimum((ts - created[late]).to_numpy(), np.timedelta64(5, "D")).astype("timedelta64[s]")
         spread = np.random.default_rng(int(ts.timestamp())).random(int(late.sum()))  # no false bulk update
         t.loc[late, "modified_at"] = ts - pd.to_timedelta((span.astype(np.int64) * spread).astype(np.int64), unit="s")
         tables[entity] = t
