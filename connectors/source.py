@@ -162,7 +162,9 @@ class Source:
                 try:
                     names = list(result.keys())
                     for rows in result.partitions(chunk_size):
-                        yield pd.DataFrame.from_records(rows, columns=names, coerce_float=True)
+                        # Plain tuples: pandas probes Row objects attribute by attribute, slowly.
+                        yield pd.DataFrame.from_records([tuple(r) for r in rows], columns=names,
+                                                        coerce_float=True)
                 finally:
                     result.close()  # a reader that stops early closes the server-side cursor cleanly
         except WriteRefusedError:
