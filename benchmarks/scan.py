@@ -64,7 +64,9 @@ def ensure_server_copy(folder: Path, url: str) -> None:
         for table in metadata.sorted_tables:
             cols = [c.name for c in table.columns]
             with src.connect() as s:
+                ints = [c.name for c in table.columns if isinstance(c.type, sa.Integer)]
                 for chunk in pd.read_sql(f"SELECT {', '.join(cols)} FROM {table.name}", s, chunksize=100_000):
+                    chunk = chunk.astype({c: "Int64" for c in ints})  # NULLs had made them floats
                     chunk = chunk.astype(object).where(chunk.notna(), None)
                     with cur.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as copy:
                         for row in chunk.itertuples(index=False, name=None):
