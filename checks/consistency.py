@@ -5,8 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from checks import values as V
-from checks.accuracy import _per_column
-from checks.base import PEOPLE, Check, Outcome, failures, register
+from checks.base import PEOPLE, Check, Outcome, failures, per_column, register
 from checks.fields import countries, email_view, name_view, phone_view, truthy, usable
 
 
@@ -28,7 +27,7 @@ class PhoneE164(Check):
             bad = view.valid & (raw != view.e164)
             return view.valid, failures(frame, bad, fc, frame[fc.label], "phone not in E.164 format", view.e164)
 
-        return _per_column(ctx.cols("phone"), frame, build)
+        return per_column(ctx.cols("phone"), frame, build)
 
 
 @register
@@ -78,7 +77,7 @@ class NameCasing(Check):
             fix = s.where(bad).map(V.proper_case, na_action="ignore")
             return real, failures(frame, bad, fc, frame[fc.label], "name not in proper case", fix)
 
-        return _per_column(cols, frame, build)
+        return per_column(cols, frame, build)
 
 
 @register
@@ -105,7 +104,7 @@ class Whitespace(Check):
             bad = suspect & (clean != s)
             return present, failures(frame, bad, fc, s.map(repr, na_action="ignore"), "extra spaces", clean)
 
-        return _per_column(cols, frame, build)
+        return per_column(cols, frame, build)
 
 
 @register
@@ -126,7 +125,7 @@ class EmailCase(Check):
             bad = applicable & (s != s.str.lower())
             return applicable, failures(frame, bad, fc, frame[fc.label], "email has capitals", s.str.lower())
 
-        return _per_column(ctx.cols("email"), frame, build)
+        return per_column(ctx.cols("email"), frame, build)
 
 
 @register
@@ -152,7 +151,7 @@ class PhoneCountry(Check):
             reason = "phone is from " + region + ", address in " + cc.fillna("?").astype(object)
             return applicable, failures(frame, bad, fc, frame[fc.label], reason)
 
-        return _per_column(ctx.cols("phone"), frame, build)
+        return per_column(ctx.cols("phone"), frame, build)
 
 
 @register

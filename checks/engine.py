@@ -111,6 +111,7 @@ class Measurer:
         self._cache: dict[str, object] = {}
         self.shared = {"live_keys": self.live_keys, "inactive_users": self.inactive_users,
                        "contact_emails": self.contact_emails, "aggregates": {}, "decisions": decisions or {}}
+        self.timings: dict[str, float] = {}  # seconds per dimension, over all entities
 
     # -- what checks may ask about other entities ----------------------------------------------
     def _read(self, entity: str, fields: list[str]) -> pd.DataFrame:
@@ -258,7 +259,6 @@ class Measurer:
                 self.remember_contact_emails(whole, email_cols[0].label)
         owner_series = pd.concat(owners) if owners else pd.Series(dtype=object)
         owner_series = owner_series[~owner_series.index.duplicated()]
-        self.timings = getattr(self, "timings", {})
         for i, p in enumerate(planned):
             self.timings[p.check.dimension] = self.timings.get(p.check.dimension, 0.0) + timings[i]
         return outcomes, owner_series, rows
@@ -299,7 +299,6 @@ def measure(cfg: Config, source: Source, planned: list[Planned], now: datetime,
         mask = findings.entity == entity
         if mask.any() and len(series):
             findings.loc[mask, "owner"] = findings.loc[mask, "record_key"].map(series)
-    findings = findings.rename(columns={"column_name": "column_name"})
     if len(results):
         scores, overall = score_table(results, cfg.scoring)
     else:
@@ -307,7 +306,7 @@ def measure(cfg: Config, source: Source, planned: list[Planned], now: datetime,
     rec = record_scores(findings, results, cfg.scoring, owners) if len(results) else pd.DataFrame()
     clusters = pd.concat(cluster_parts, ignore_index=True) if cluster_parts else None
     members = pd.concat(member_parts, ignore_index=True) if member_parts else None
-    return RunResult(results, scores, findings, rec, overall, rows_read, getattr(m, "timings", {}), clusters, members)
+    return RunResult(results, scores, findings, rec, overall, rows_read, m.timings, clusters, members)
 
 
 def open_checked_source(cfg: Config) -> Source:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import unicodedata
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 
@@ -286,10 +285,6 @@ def proper_case(value: str) -> str:
     out = str(name).strip()
     return out if out and out.lower() == value.lower() else value.capitalize()
 
-
-def has_letters(value: str) -> bool:
-    """True when the text holds at least one letter."""
-    return any(unicodedata.category(c).startswith("L") for c in value)
 
 
 # -- dates ----------------------------------------------------------------------------------------
