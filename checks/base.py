@@ -56,26 +56,38 @@ class Outcome:
 
 def failures(frame: pd.DataFrame, mask: pd.Series, fc: FieldColumn | None, values: pd.Series | None,
              reason: str | pd.Series, suggestion: pd.Series | str | None = None) -> pd.DataFrame:
-    """The failure table for rows of `frame` where `mask` holds."""
-    mask = mask.fillna(False).astype(bool)
-    n = int(mask.sum())
+    """The failure table for rows of `frame` where `mask` holds.
+
+    Only the failing rows are converted: checks pass whole-column reasons and values, and most
+    rows pass.
+    """
+    picked = _aligned(mask, frame).fillna(False).to_numpy(dtype=bool)
+    n = int(picked.sum())
     if not n:
         return pd.DataFrame(columns=FAILURE_COLUMNS)
 
-    def pick(v):
-        if isinstance(v, pd.Series):
-            return v[mask].astype(object).where(v[mask].notna(), None).to_numpy()
-        return [v] * n
+    def pick(v, as_text=False):
+        if not isinstance(v, pd.Series):
+            return [v] * n
+        out = [None if x is None or x is pd.NA or x != x else x
+               for x in _aligned(v, frame).to_numpy(dtype=object)[picked]]
+        return [x if x is None or type(x) is str else str(x) for x in out] if as_text else out
 
     return pd.DataFrame({
-        "record_key": frame.loc[mask, KEY].to_numpy(),
+        "record_key": frame[KEY].to_numpy(dtype=object)[picked],
         "field": fc.field if fc else None,
         "column_name": fc.column if fc else None,
-        "value": pick(values.astype(object).map(lambda x: None if x is None or x != x else str(x)))
-        if values is not None else None,
+        "value": pick(values, as_text=True) if values is not None else None,
         "reason": pick(reason),
         "suggestion": pick(suggestion),
     })
+
+
+def _aligned(series: pd.Series, frame: pd.DataFrame) -> pd.Series:
+    """`series` in the frame's row order (checks derive their Series from the frame, so usually as is)."""
+    if series.index is frame.index or series.index.equals(frame.index):
+        return series
+    return series.reindex(frame.index)
 
 
 def per_column(columns: list[FieldColumn], frame: pd.DataFrame, build) -> Outcome:
@@ -118,6 +130,8 @@ class Check:
     weight: ClassVar[float] = 1.0
     scope: ClassVar[str] = "row"  # "row": chunk by chunk; "entity": the whole entity at once
     extra_fields: ClassVar[tuple[str, ...]] = ()  # read when mapped, never required
+    # Entity checks with `chunk_keys`: the fields their entity pass reads besides the keys.
+    entity_fields: ClassVar[tuple[str, ...]] = ()
 
     def applies_to(self, entity: str, mapped: Iterable[str]) -> bool:
         """Whether the check can run on this entity with these mapped fields."""
@@ -135,9 +149,28 @@ class Check:
     def prepare(self, source, entity_queries: dict, ctx: Context) -> None:  # noqa: B027
         """Gather what the check needs from other entities before the rows stream (optional)."""
 
+    def chunk_keys(self, frame: pd.DataFrame, ctx: Context) -> pd.Series | None:
+        """Entity checks: what each record brings to the entity pass (a normalised duplicate key).
+
+        The engine computes it chunk by chunk with the row checks, in the worker processes and
+        with their per-chunk views, so the entity pass itself only groups. None: nothing to prepare.
+        """
+        return None
+
     def evaluate(self, frame: pd.DataFrame, ctx: Context) -> Outcome:
         """Measure the records in `frame`."""
         raise NotImplementedError
+
+
+def prepared_column(check: Check | type[Check]) -> str:
+    """The frame column in which the engine hands a check its `chunk_keys`."""
+    return f"__keys:{check.id}"
+
+
+def keys_of(check: Check, frame: pd.DataFrame, ctx: Context) -> pd.Series:
+    """A check's chunk keys for `frame`: prepared by the engine, or computed now (one definition)."""
+    column = prepared_column(check)
+    return frame[column] if column in frame else check.chunk_keys(frame, ctx)
 
 
 REGISTRY: dict[str, type[Check]] = {}

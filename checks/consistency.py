@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
+import numpy as np
 import pandas as pd
 
 from checks import values as V
 from checks.base import PEOPLE, Check, Outcome, failures, per_column, register
-from checks.fields import countries, email_view, name_view, phone_view, truthy, usable
+from checks.fields import countries, distinct, email_view, name_view, phone_view, truthy, usable
 
 
 @register
@@ -71,13 +74,24 @@ class NameCasing(Check):
 
         def build(fc):
             real = name_view(frame, fc).real
-            s = V.text(frame[fc.label]).fillna("").str.strip()
-            letters = s.str.replace(r"[^\w]|[\d_]", "", regex=True)
-            bad = real & (letters.str.len() >= 2) & ((letters == letters.str.upper()) | (letters == letters.str.lower()))
-            fix = s.where(bad).map(V.proper_case, na_action="ignore")
-            return real, failures(frame, bad, fc, frame[fc.label], "name not in proper case", fix)
+            codes, names = distinct(frame, fc)
+            stripped = [v.strip() for v in names]
+            wrong = [_one_case(v) for v in stripped]
+            fix = [V.proper_case(v) if w else None for v, w in zip(stripped, wrong, strict=True)]
+            bad = real & V.spread(codes, np.array(wrong, dtype=bool), False, frame.index)
+            return real, failures(frame, bad, fc, frame[fc.label], "name not in proper case",
+                                  V.spread(codes, fix, None, frame.index))
 
         return per_column(cols, frame, build)
+
+
+_NOT_LETTER = re.compile(r"[^\w]|[\d_]")
+
+
+def _one_case(name: str) -> bool:
+    """Two or more letters, all upper or all lower case."""
+    letters = _NOT_LETTER.sub("", name)
+    return len(letters) >= 2 and (letters == letters.upper() or letters == letters.lower())
 
 
 @register
@@ -95,14 +109,15 @@ class Whitespace(Check):
         cols = [fc for f in self.fields for fc in ctx.cols(f)]
 
         def build(fc):
-            s = V.text(frame[fc.label])
-            filled = s.fillna("")
-            present = s.notna() & (filled.str.strip() != "")
-            # Only values with an edge space, a double space or a non-space blank can change.
-            suspect = present & filled.str.contains(r"^\s|\s$|\s\s|[^\S ]", regex=True)
-            clean = s.where(suspect).map(V.normalize_whitespace, na_action="ignore")
-            bad = suspect & (clean != s)
-            return present, failures(frame, bad, fc, s.map(repr, na_action="ignore"), "extra spaces", clean)
+            codes, values = distinct(frame, fc)
+            present = [v.strip() != "" for v in values]
+            clean = [V.normalize_whitespace(v) for v in values]
+            changed = [p and c != v for p, c, v in zip(present, clean, values, strict=True)]
+            shown = [repr(v) if c else None for v, c in zip(values, changed, strict=True)]
+            return (V.spread(codes, np.array(present, dtype=bool), False, frame.index),
+                    failures(frame, V.spread(codes, np.array(changed, dtype=bool), False, frame.index), fc,
+                             V.spread(codes, shown, None, frame.index), "extra spaces",
+                             V.spread(codes, clean, None, frame.index)))
 
         return per_column(cols, frame, build)
 
@@ -179,7 +194,7 @@ class Orphans(Check):
             for fc in ctx.cols(field):
                 keys = V.as_keys(frame[fc.label])
                 present = usable(frame, fc)
-                bad = present & ~keys.isin(live)
+                bad = present & ~V.member(keys, live)
                 reason = f"points at a {target} that does not exist or is deleted"
                 out = out.merge(Outcome(int(present.sum()), failures(frame, bad, fc, keys, reason)))
         return out
@@ -203,7 +218,7 @@ class OwnerInactive(Check):
         fc = ctx.cols("owner_id")[0]
         keys = V.as_keys(frame[fc.label])
         present = usable(frame, fc)
-        bad = present & keys.isin(inactive)
+        bad = present & V.member(keys, inactive)
         return Outcome(int(present.sum()), failures(frame, bad, fc, keys, "owner is an inactive user"))
 
 

@@ -6,12 +6,15 @@ come from `checks.dedupe` and plug into the same registry.
 
 from __future__ import annotations
 
+from itertools import chain
+
+import numpy as np
 import pandas as pd
 
 from checks import values as V
-from checks.base import PEOPLE, Check, Outcome, failures, register
+from checks.base import PEOPLE, Check, Outcome, failures, keys_of, register
 from checks.dedupe.normalise import normalise_phone
-from checks.fields import countries, dates, email_view
+from checks.fields import countries, dates, email_view, per_distinct, phone_view, usable
 from connectors.mapping import KEY
 
 
@@ -35,16 +38,16 @@ def duplicate_outcome(frame: pd.DataFrame, key: pd.Series, fc, created, what: st
     dup = applicable & key.notna() & key.duplicated(keep=False)
     if not dup.any():
         return Outcome(int(applicable.sum()), failures(frame, dup, fc, None, ""))
-    survivor = pd.Series(None, index=frame.index, dtype=object)
-    survivor[dup] = _survivors(frame[dup], key[dup], created[dup] if created is not None else None)
-    redundant = dup & (survivor != frame[KEY].astype(str))
-    reason = f"same {what} as record " + survivor.fillna("")
-    suggestion = "merge into " + survivor.fillna("")
+    survivor = _survivors(frame[dup], key[dup], created[dup] if created is not None else None)
+    redundant = (survivor != frame.loc[dup, KEY].astype(str)).reindex(frame.index, fill_value=False)
+    reason = (f"same {what} as record " + survivor).reindex(frame.index)
+    suggestion = ("merge into " + survivor).reindex(frame.index)
     return Outcome(int(applicable.sum()), failures(frame, redundant, fc, key, reason, suggestion))
 
 
 class _Exact(Check):
     dimension, scope, severity = "duplication", "entity", "high"
+    entity_fields = ("created_at",)  # the survivor is the oldest record
 
 
 @register
@@ -60,11 +63,14 @@ class ExactEmail(_Exact):
     id, entities, fields = "duplication.exact_email", PEOPLE, ("email",)
     extra_fields = ("created_at",)
 
-    def evaluate(self, frame, ctx):  # noqa: D102
+    def chunk_keys(self, frame, ctx):  # noqa: D102
         fc = ctx.cols("email")[0]
         view = email_view(frame, fc)
-        key = V.normalized_email(frame[fc.label], (view.local, view.domain)).where(view.syntax_ok)
-        return duplicate_outcome(frame, key, fc, dates(frame, ctx, "created_at"), "email")
+        return V.normalized_email(frame[fc.label], (view.local, view.domain)).where(view.syntax_ok)
+
+    def evaluate(self, frame, ctx):  # noqa: D102
+        key = keys_of(self, frame, ctx)
+        return duplicate_outcome(frame, key, ctx.cols("email")[0], dates(frame, ctx, "created_at"), "email")
 
 
 @register
@@ -78,22 +84,37 @@ class ExactPhone(_Exact):
     id, entities, fields = "duplication.exact_phone", (*PEOPLE, "account"), ("phone",)
     extra_fields = ("created_at", "country")
 
-    def evaluate(self, frame, ctx):  # noqa: D102
-        parts = []
-        has_phone = pd.Series(False, index=frame.index)
+    def chunk_keys(self, frame, ctx):  # noqa: D102
+        # Per record, the distinct E.164 forms of its usable numbers (None when it has none). A
+        # valid number's E.164 comes from the validity check's view; the duplicate pipeline's
+        # normalisation gives the same (a test checks it) and covers the rest.
         regions = countries(frame, ctx)
+        keys = [[] for _ in range(len(frame))]
         for fc in ctx.cols("phone"):
-            raw = V.text(frame[fc.label])
-            usable = ~V.is_missing(raw) & ~V.is_placeholder_phone(raw)
-            pairs = pd.Series(list(zip(raw, regions, strict=True)), index=frame.index).where(usable)
-            # The duplicate pipeline's E.164 normalisation: one definition of "the same number".
-            e164 = V.map_distinct(pairs, lambda p: normalise_phone(p[0], p[1]))
-            has_phone |= e164.notna()
-            parts.append(pd.DataFrame({"row": frame.index, "e164": e164}))
-        long = pd.concat(parts).dropna().drop_duplicates()
-        shared = long[long.e164.duplicated(keep=False)]
+            view = phone_view(frame, fc, ctx)
+            e164 = view.e164.where(view.valid)
+            rest = view.present & ~view.placeholder & ~view.valid
+            if rest.any():
+                pairs = pd.Series(list(zip(V.text(frame.loc[rest, fc.label]), regions[rest], strict=True)),
+                                  index=frame.index[rest])
+                e164 = e164.astype(object)
+                e164[rest] = V.map_distinct(pairs, lambda p: normalise_phone(p[0], p[1]))
+            for row, number in enumerate(e164.to_numpy(dtype=object)):
+                if isinstance(number, str) and number not in keys[row]:
+                    keys[row].append(number)
+        return pd.Series([tuple(k) if k else None for k in keys], index=frame.index, dtype=object)
+
+    def evaluate(self, frame, ctx):  # noqa: D102
+        keys = keys_of(self, frame, ctx)
+        has_phone = keys.notna()
+        # One row per (record, number), built by hand: explode would re-type the numbers as Arrow strings.
+        per_record = [k if isinstance(k, tuple) else () for k in keys.to_numpy(dtype=object)]
+        numbers = np.fromiter(chain.from_iterable(per_record), dtype=object)
+        rows = np.repeat(np.arange(len(frame)), [len(k) for k in per_record])
+        long = pd.Series(numbers, index=frame.index[rows], dtype=object)
+        shared = long[long.duplicated(keep=False)]
         # A record's group: the smallest E.164 it shares with another record (one finding per record).
-        group = shared.groupby("row").e164.min().reindex(frame.index)
+        group = shared.groupby(level=0).min().reindex(frame.index)
         return duplicate_outcome(frame, group, ctx.cols("phone")[0], dates(frame, ctx, "created_at"), "phone",
                                  applicable=has_phone)
 
@@ -118,25 +139,29 @@ class ExactName(_Exact):
                 "account": {"name"}}
         return entity in need and need[entity] <= mapped
 
-    def evaluate(self, frame, ctx):  # noqa: D102
+    def chunk_keys(self, frame, ctx):  # noqa: D102
         def norm(field):
-            s = V.text(frame[ctx.cols(field)[0].label])
-            return V.map_distinct(s.where(~V.is_missing(s)), lambda v: V.normalize_whitespace(v).casefold())
+            fc = ctx.cols(field)[0]
+            folded = per_distinct(frame, fc, "folded", lambda names: [V.normalize_whitespace(v).casefold()
+                                                                      for v in names])
+            return folded.where(usable(frame, fc), None)
 
         if ctx.entity == "account":
-            fc = ctx.cols("name")[0]
             key = V.map_distinct(norm("name"), V.company_core)
             if ctx.cols("country"):  # Brown Ltd (GB) and Brown Inc. (US) are different companies
                 key = key + "|" + countries(frame, ctx).fillna("")
         else:
-            fc = ctx.cols("last_name")[0]
             other = "account_id" if ctx.entity == "contact" else "company"
             org = norm(other)
             if other == "company":
                 org = V.map_distinct(org, V.company_core)
             key = norm("first_name") + "|" + norm("last_name") + "|" + org
+        return key.astype(object)
+
+    def evaluate(self, frame, ctx):  # noqa: D102
+        fc = ctx.cols("name" if ctx.entity == "account" else "last_name")[0]
         what = "name" if ctx.entity == "account" else "name and company"
-        return duplicate_outcome(frame, key, fc, dates(frame, ctx, "created_at"), what)
+        return duplicate_outcome(frame, keys_of(self, frame, ctx), fc, dates(frame, ctx, "created_at"), what)
 
 
 @register
@@ -156,7 +181,8 @@ class LeadDuplicatesContact(Check):
             return Outcome.empty()
         fc = ctx.cols("email")[0]
         key = V.normalized_email(frame[fc.label]).where(email_view(frame, fc).syntax_ok)
-        match = key.map(contacts)
+        # dict.get per lead: Series.map would turn the whole contact dict into a Series per chunk.
+        match = pd.Series([contacts.get(k) for k in key.to_numpy(dtype=object)], index=key.index, dtype=object)
         applicable = key.notna()
         bad = applicable & match.notna()
         return Outcome(int(applicable.sum()), failures(frame, bad, fc, frame[fc.label],

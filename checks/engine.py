@@ -14,15 +14,16 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import numpy as np
 import pandas as pd
 
 from checks import __version__
 from checks import values as V
-from checks.base import FAILURE_COLUMNS, Check, Context, Outcome, all_checks
+from checks.base import FAILURE_COLUMNS, Check, Context, Outcome, all_checks, prepared_column
 from checks.config import Config
 from checks.errors import CleanCRMError, ConfigError
 from checks.fields import reset_memo
-from checks.parallel import ChunkRunner
+from checks.parallel import ChunkJob, ChunkRunner, key_ranges, prepare_chunk
 from checks.scoring import record_scores, score_table
 from connectors.mapping import KEY, EntityQuery, validate_mapping
 from connectors.source import Source, open_source, suggest
@@ -141,22 +142,23 @@ class Measurer:
         return self._cache["inactive"]
 
     def contact_emails(self) -> dict[str, str] | None:
-        """Normalised contact email → the contact's key."""
+        """Normalised contact email (duplication.exact_email's key) → the contact's key."""
         if "emails" not in self._cache:
             ent = self.cfg.entities.get("contact")
             if ent is None or "email" not in ent.fields:
                 self._cache["emails"] = None
-            else:
-                query = self.queries["contact"]
-                label = query.field_columns("email")[0].label
+            else:  # the contact pass did not leave them (leads measured alone, or exact_email disabled)
+                from checks.duplication import ExactEmail
+
                 frame = self._read("contact", ["email"])
-                self.remember_contact_emails(frame, label)
+                ctx = Context("contact", self.now, {"email": self.queries["contact"].field_columns("email")})
+                self.remember_contact_emails(frame, ExactEmail().chunk_keys(frame, ctx))
+                reset_memo()
         return self._cache["emails"]
 
-    def remember_contact_emails(self, frame: pd.DataFrame, label: str) -> None:
+    def remember_contact_emails(self, frame: pd.DataFrame, keys: pd.Series) -> None:
         """Keep normalised contact emails → key (from the contact pass, so leads need no second read)."""
-        key = V.normalized_email(frame[label])
-        pairs = pd.DataFrame({"e": key, "k": V.as_keys(frame[KEY])}).dropna().drop_duplicates("e")
+        pairs = pd.DataFrame({"e": keys, "k": V.as_keys(frame[KEY])}).dropna().drop_duplicates("e")
         self._cache["emails"] = dict(zip(pairs.e, pairs.k, strict=True))
 
     def aggregates(self, entity: str) -> dict | None:
@@ -187,6 +189,14 @@ class Measurer:
     def _bind(self, ts: datetime):
         # SQLite keeps dates as text: compare with text of the same shape.
         return ts.strftime("%Y-%m-%d %H:%M:%S") if self.source.dialect == "sqlite" else ts
+
+    def _key_boundaries(self, query: EntityQuery) -> list:
+        """Every chunk_size-th live key, in key order: where the workers' ranges start."""
+        keys = self.source.read_frame(query.boundaries_sql(), {"size": self.cfg.source.chunk_size})
+        if not len(keys):
+            return []
+        # Plain Python values to bind; a key repeated (a non-unique key) starts one range only.
+        return [k for k in dict.fromkeys(keys.iloc[:, 0].tolist()) if k is not None and k == k]
 
     def _prepare_lookups(self, entity: str, planned: list[Planned]) -> None:
         """Read what row checks ask of other entities now, so forked workers inherit it."""
@@ -221,42 +231,56 @@ class Measurer:
         timings = {i: 0.0 for i in range(len(planned))}
         row_checks = [i for i, p in enumerate(planned) if p.check.scope == "row"]
         entity_checks = [i for i, p in enumerate(planned) if p.check.scope == "entity"]
-        keep = [KEY] + [fc.label for i in entity_checks for f in planned[i].check.needed_fields(mapped)
-                        for fc in columns.get(f, [])]
-        owner_label = columns["owner_id"][0].label if "owner_id" in columns else None
-        gathered, owners, rows = [], [], 0
+        keyed = [i for i in entity_checks if type(planned[i].check).chunk_keys is not Check.chunk_keys]
+        # The entity pass reads the prepared keys of keyed checks and the fields of the others.
+        entity_fields = [f for i in entity_checks for f in (planned[i].check.entity_fields if i in keyed
+                                                            else planned[i].check.needed_fields(mapped))]
+        keep = list(dict.fromkeys([KEY] + [fc.label for f in entity_fields for fc in columns.get(f, [])])) \
+            if entity_checks else []
         total = self.source.scalar(query.count_sql()) or 0
         self._prepare_lookups(entity, planned)
-        runner = ChunkRunner(planned, contexts, row_checks, self.source.engine, total, self.cfg.source.chunk_size)
-        for chunk in self.source.stream(sql, self.cfg.source.chunk_size):
-            # Text as Python objects on every pandas version (pandas 3 infers a `str` dtype that does
-            # not mix with the object Series the validators return).
-            chunk = chunk.astype({c: object for c in chunk.columns if pd.api.types.is_string_dtype(chunk[c])})
-            chunk[KEY] = V.as_keys(chunk[KEY])
-            chunk = chunk.drop_duplicates(KEY).reset_index(drop=True)  # a join may repeat a record
-            rows += len(chunk)
-            runner.submit(chunk)
-            if entity_checks:
-                gathered.append(chunk[list(dict.fromkeys(keep))].copy())
-            if owner_label:
-                owners.append(pd.Series(V.as_keys(chunk[owner_label]).to_numpy(), index=chunk[KEY]))
+        job = ChunkJob(planned, contexts, row_checks, keyed, keep,
+                       columns["owner_id"][0].label if "owner_id" in columns else None, self.source,
+                       query.range_select(sorted(fields)), self.cfg.source.chunk_size)
+        read = 0
+
+        def on_rows(n: int) -> None:
+            nonlocal read
+            read += n
             if self.progress:
-                self.progress(entity, "rows", rows, total)
-        row_outcomes, row_seconds = runner.finish()
-        outcomes.update(row_outcomes)
-        timings.update(row_seconds)
-        reset_memo()
+                self.progress(entity, "rows", read, total)
+
+        runner = ChunkRunner(job, total, on_rows)
+        if runner.parallel:
+            runner.submit_ranges(key_ranges(self._key_boundaries(query)))
+        else:
+            for chunk in self.source.stream(sql, self.cfg.source.chunk_size):
+                runner.submit(prepare_chunk(chunk))
+        results = runner.finish()
+        rows = sum(r.rows for r in results)
+        for position, i in enumerate(row_checks):
+            outcomes[i] = Outcome.combine([r.outcomes[position] for r in results])
+        for r in results:
+            for i, secs in r.seconds.items():
+                timings[i] += secs
         if entity_checks:
+            gathered = [r.gathered for r in results if r.gathered is not None]
             whole = pd.concat(gathered, ignore_index=True) if gathered else pd.DataFrame(columns=keep)
+            for i in keyed:  # aligned with the gathered chunks, in order
+                keys = np.concatenate([r.keys[i] for r in results]) if results else np.empty(0, dtype=object)
+                whole[prepared_column(planned[i].check)] = pd.Series(keys, index=whole.index, dtype=object)
             whole = whole.drop_duplicates(KEY).reset_index(drop=True)
             for i in entity_checks:
                 t = time.perf_counter()
                 outcomes[i] = planned[i].check.evaluate(whole, contexts[i])
                 timings[i] += time.perf_counter() - t
             reset_memo()
-            email_cols = columns.get("email", [])
-            if entity == "contact" and email_cols and email_cols[0].label in whole and "emails" not in self._cache:
-                self.remember_contact_emails(whole, email_cols[0].label)
+            from checks.duplication import ExactEmail
+
+            email_keys = prepared_column(ExactEmail)
+            if entity == "contact" and email_keys in whole and "emails" not in self._cache:
+                self.remember_contact_emails(whole, whole[email_keys])
+        owners = [r.owners for r in results if r.owners is not None]
         owner_series = pd.concat(owners) if owners else pd.Series(dtype=object)
         owner_series = owner_series[~owner_series.index.duplicated()]
         for i, p in enumerate(planned):

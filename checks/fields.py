@@ -29,9 +29,34 @@ def memo(frame: pd.DataFrame, key: str, compute):
     return _MEMO[k]
 
 
+def distinct(frame: pd.DataFrame, fc: FieldColumn) -> tuple[np.ndarray, pd.Series]:
+    """A column's row codes and distinct values (as text), for checks that work per distinct value."""
+
+    def compute():
+        codes, uniques = V.distinct(frame[fc.label])
+        return codes, V.text(uniques)
+
+    return memo(frame, f"distinct:{fc.label}", compute)
+
+
+def per_distinct(frame: pd.DataFrame, fc: FieldColumn, name: str, vectorised, fill=None) -> pd.Series:
+    """`vectorised(distinct values)` spread onto the chunk's rows, computed once per chunk."""
+
+    def compute():
+        codes, values = distinct(frame, fc)
+        return V.spread(codes, vectorised(values), fill, frame.index)
+
+    return memo(frame, f"{name}:{fc.label}", compute)
+
+
 def usable(frame: pd.DataFrame, fc: FieldColumn) -> pd.Series:
     """Values that are present (not null, blank or a null token)."""
-    return memo(frame, f"usable:{fc.label}", lambda: ~V.is_missing(frame[fc.label]))
+    return ~per_distinct(frame, fc, "missing", V.missing_values, fill=True)
+
+
+def garbled(frame: pd.DataFrame, fc: FieldColumn) -> pd.Series:
+    """Text garbled by a wrong encoding (see `values.garbled`)."""
+    return per_distinct(frame, fc, "garbled", V.garbled, fill=False)
 
 
 def countries(frame: pd.DataFrame, ctx: Context) -> pd.Series:
@@ -64,16 +89,16 @@ def phone_view(frame: pd.DataFrame, fc: FieldColumn, ctx: Context) -> pd.DataFra
     """present, placeholder, valid, problem, e164, region for a phone column."""
 
     def compute():
-        values = frame[fc.label]
         present = usable(frame, fc)
-        placeholder = present & V.is_placeholder_phone(values)
-        checkable = present & ~placeholder
-        info = pd.DataFrame({"valid": False, "problem": None, "e164": None, "region": None}, index=frame.index)
-        if checkable.any():
-            info.loc[checkable] = V.phone_info(V.text(values[checkable]), countries(frame, ctx)[checkable]).to_numpy()
-        info["valid"] = info["valid"].astype(bool)
-        info["present"], info["placeholder"] = present, placeholder
-        return info
+        placeholder = present & per_distinct(frame, fc, "placeholder", V.placeholder_phones, fill=False)
+        checkable = (present & ~placeholder).to_numpy()
+        info = V.phone_info(V.text(frame.loc[checkable, fc.label]), countries(frame, ctx)[checkable])
+        view = info.reindex(frame.index)  # rows not checked: not valid, nothing known
+        view["valid"] = view["valid"].fillna(False).astype(bool)
+        for name in V.PHONE_INFO[1:]:
+            view[name] = view[name].astype(object).where(view[name].notna(), None)
+        view["present"], view["placeholder"] = present, placeholder
+        return view
 
     return memo(frame, f"phone:{fc.label}", compute)
 
@@ -83,7 +108,7 @@ def name_view(frame: pd.DataFrame, fc: FieldColumn) -> pd.DataFrame:
 
     def compute():
         present = usable(frame, fc)
-        junk = present & V.is_junk_name(frame[fc.label])
+        junk = present & per_distinct(frame, fc, "junk", V.junk_names, fill=False)
         return pd.DataFrame({"present": present, "junk": junk, "real": present & ~junk})
 
     return memo(frame, f"name:{fc.label}", compute)

@@ -1,9 +1,15 @@
-"""Row checks on several cores: chunks go to forked worker processes while the next ones are read.
+"""Row checks on several cores: worker processes read and check ranges of records side by side.
 
-Row checks look at one chunk at a time, so chunks are independent. The workers are forked after
-the entity's plan and the look-ups other entities provide (live keys, inactive users, contact
-emails) are ready, so they inherit them instead of reading the source again; they never touch the
-source's connections. Outcomes come back in chunk order, so results do not depend on timing.
+Row checks look at one chunk at a time, so chunks are independent; so do the entity checks'
+`chunk_keys` (normalised duplicate keys), which are prepared with them. With a pool, the entity's
+records are cut into ranges of keys (about one chunk each, bounds read from the key index) and each
+forked worker reads its range itself, so neither reading nor handing rows to another process
+waits on the main process. Without a pool (one core, or a small entity) the main process streams
+the chunks and checks them in turn. Either way each chunk gives a `ChunkResult`, and results are
+merged in key-range order, so they do not depend on timing.
+
+Workers are forked after the entity's plan and the look-ups other entities provide (live keys,
+inactive users, contact emails) are ready, so they inherit them; each opens its own connection.
 """
 
 from __future__ import annotations
@@ -12,73 +18,144 @@ import multiprocessing
 import os
 import time
 from collections import deque
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from checks import values as V
 from checks.base import Outcome
 from checks.fields import reset_memo
+from connectors.mapping import KEY
 
 _JOB: dict = {}
 MAX_WORKERS = 4
 
 
+@dataclass
+class ChunkJob:
+    """What every chunk is measured with (inherited by forked workers)."""
+
+    planned: list
+    contexts: dict
+    row_checks: list[int]
+    keyed_checks: list[int]  # entity checks that prepare keys chunk by chunk
+    keep: list[str]  # columns the entity pass reads (empty: no entity checks)
+    owner_label: str | None
+    source: object = None  # connectors.source.Source, for workers that read their own range
+    range_sql: Callable[[object, object], tuple[str, dict]] | None = None
+    chunk_size: int = 50_000
+
+
+@dataclass
+class ChunkResult:
+    """One chunk measured: row-check outcomes, seconds and keys by check position, rows for the entity pass."""
+
+    outcomes: list[Outcome]
+    seconds: dict[int, float]
+    keys: dict[int, np.ndarray]
+    gathered: pd.DataFrame | None
+    owners: pd.Series | None
+    rows: int
+
+
+def prepare_chunk(chunk: pd.DataFrame) -> pd.DataFrame:
+    """Text as Python objects, keys as strings, each record once (a join may repeat a record)."""
+    # pandas 3 infers a `str` dtype that does not mix with the object Series the validators return.
+    chunk = chunk.astype({c: object for c in chunk.columns if pd.api.types.is_string_dtype(chunk[c])})
+    chunk[KEY] = V.as_keys(chunk[KEY])
+    return chunk.drop_duplicates(KEY).reset_index(drop=True)
+
+
+def measure_chunk(chunk: pd.DataFrame, job: ChunkJob) -> ChunkResult:
+    """Every row check of the job on one prepared chunk, and what the entity pass needs of it."""
+    reset_memo()
+    outcomes, seconds, keys = [], {}, {}
+    for i in job.row_checks:
+        start = time.perf_counter()
+        outcomes.append(job.planned[i].check.evaluate(chunk, job.contexts[i]))
+        seconds[i] = time.perf_counter() - start
+    for i in job.keyed_checks:
+        start = time.perf_counter()
+        keys[i] = job.planned[i].check.chunk_keys(chunk, job.contexts[i]).to_numpy(dtype=object)
+        seconds[i] = time.perf_counter() - start
+    reset_memo()
+    gathered = chunk[job.keep].copy() if job.keep else None
+    owners = None
+    if job.owner_label:
+        owners = pd.Series(V.as_keys(chunk[job.owner_label]).to_numpy(), index=chunk[KEY].to_numpy(), dtype=object)
+    return ChunkResult(outcomes, seconds, keys, gathered, owners, len(chunk))
+
+
 def _init_worker() -> None:
-    engine = _JOB.get("engine")
-    if engine is not None:
-        engine.dispose(close=False)  # the parent's pooled connections are not ours to use
+    job: ChunkJob = _JOB["job"]
+    if job.source is not None:
+        job.source.engine.dispose(close=False)  # the parent's pooled connections are not ours to use
     V.PARALLEL_FROM = 10**12  # no nested pools inside a worker
 
 
-def evaluate_chunk(chunk: pd.DataFrame) -> tuple[list[Outcome], list[float]]:
-    """Every row check of the job on one chunk: outcomes and seconds, in check order."""
-    planned, contexts, row_checks = _JOB["planned"], _JOB["contexts"], _JOB["row_checks"]
-    reset_memo()
-    outcomes, seconds = [], []
-    for i in row_checks:
-        start = time.perf_counter()
-        outcomes.append(planned[i].check.evaluate(chunk, contexts[i]))
-        seconds.append(time.perf_counter() - start)
-    reset_memo()
-    return outcomes, seconds
+def _measure_range(bounds: tuple) -> ChunkResult:
+    """Read the records whose keys fall in `bounds` and measure them (in a worker)."""
+    job: ChunkJob = _JOB["job"]
+    sql, params = job.range_sql(*bounds)
+    frames = list(job.source.stream(sql, job.chunk_size, params))
+    chunk = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0] if frames else None
+    if chunk is None:
+        return ChunkResult([Outcome.empty() for _ in job.row_checks], {},
+                           {i: np.empty(0, dtype=object) for i in job.keyed_checks},
+                           pd.DataFrame(columns=job.keep) if job.keep else None, None, 0)
+    return measure_chunk(prepare_chunk(chunk), job)
+
+
+def key_ranges(boundaries: list) -> list[tuple]:
+    """Ranges (low, high) covering every key: below the first boundary, between, from the last on."""
+    edges = [None, *boundaries, None]
+    return list(zip(edges[:-1], edges[1:], strict=True))
 
 
 class ChunkRunner:
-    """Evaluates chunks inline or in worker processes, and merges their outcomes in order."""
+    """Measures chunks inline or key ranges in worker processes, and merges their results in order."""
 
-    def __init__(self, planned, contexts, row_checks, engine, total_rows: int, chunk_size: int):
-        _JOB.update(planned=planned, contexts=contexts, row_checks=row_checks, engine=engine)
-        self.row_checks = row_checks
-        self.parts: dict[int, list[Outcome]] = {i: [] for i in row_checks}
-        self.seconds = {i: 0.0 for i in row_checks}
+    def __init__(self, job: ChunkJob, total_rows: int, on_rows: Callable[[int], None] | None = None):
+        self.job, self.on_rows = job, on_rows
+        self.results: list[ChunkResult] = []
         workers = min(os.cpu_count() or 1, MAX_WORKERS)
         # Forking pays off only when there are several chunks to share out.
-        parallel = workers > 1 and total_rows > 2 * chunk_size and "fork" in multiprocessing.get_all_start_methods()
-        self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
-                                        initializer=_init_worker) if parallel else None
+        self.parallel = (workers > 1 and total_rows > 2 * job.chunk_size and job.range_sql is not None
+                         and "fork" in multiprocessing.get_all_start_methods())
+        self.pool = None
+        if self.parallel:
+            _JOB["job"] = job
+            self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                            initializer=_init_worker)
         self.pending: deque[Future] = deque()
         self.in_flight = 2 * workers
 
     def submit(self, chunk: pd.DataFrame) -> None:
-        """Evaluate a chunk (in a worker when there is a pool; at most a few chunks in flight)."""
-        if self.pool is None:
-            self._merge(evaluate_chunk(chunk))
-            return
-        self.pending.append(self.pool.submit(evaluate_chunk, chunk))
-        while len(self.pending) >= self.in_flight:
-            self._merge(self.pending.popleft().result())
+        """Measure a prepared chunk here (the inline path)."""
+        self._merge(measure_chunk(chunk, self.job))
 
-    def finish(self) -> tuple[dict[int, Outcome], dict[int, float]]:
-        """Wait for every chunk; the merged outcomes and seconds by check position."""
-        while self.pending:
-            self._merge(self.pending.popleft().result())
-        if self.pool is not None:
-            self.pool.shutdown()
-        _JOB.clear()
-        return {i: Outcome.combine(parts) for i, parts in self.parts.items()}, self.seconds
+    def submit_ranges(self, ranges: Iterable[tuple]) -> None:
+        """Have the workers read and measure each key range (a few ranges in flight at a time)."""
+        for bounds in ranges:
+            self.pending.append(self.pool.submit(_measure_range, bounds))
+            while len(self.pending) >= self.in_flight:
+                self._merge(self.pending.popleft().result())
 
-    def _merge(self, result: tuple[list[Outcome], list[float]]) -> None:
-        for i, outcome, secs in zip(self.row_checks, result[0], result[1], strict=True):
-            self.parts[i].append(outcome)
-            self.seconds[i] += secs
+    def finish(self) -> list[ChunkResult]:
+        """Wait for every chunk; the results in order."""
+        try:
+            while self.pending:
+                self._merge(self.pending.popleft().result())
+        finally:
+            if self.pool is not None:
+                self.pool.shutdown(cancel_futures=True)
+            _JOB.clear()
+        return self.results
+
+    def _merge(self, result: ChunkResult) -> None:
+        self.results.append(result)
+        if self.on_rows:
+            self.on_rows(result.rows)

@@ -48,27 +48,30 @@ def _region_rules(region: str):
     return general, types, leading
 
 
-def _matches(national: str, desc) -> bool:
-    lengths, pattern = desc
-    if lengths is not None and len(national) not in lengths:
-        return False
-    return pattern.fullmatch(national) is not None
-
-
 def _valid_for_region(national: str, region: str) -> bool:
     rules = _region_rules(region)
     if rules is None or rules[0] is None:
         return False
     general, types, _ = rules
     # As phonenumbers' _number_type_helper: the general description, then any number type.
-    return _matches(national, general) and any(_matches(national, d) for d in types)
+    size = len(national)
+    lengths, pattern = general
+    if (lengths is not None and size not in lengths) or pattern.fullmatch(national) is None:
+        return False
+    for lengths, pattern in types:
+        if (lengths is None or size in lengths) and pattern.fullmatch(national) is not None:
+            return True
+    return False
 
 
-def _region_of(code: int, national: str) -> str | None:
-    """The region of a number as phonenumbers' region_code_for_number (valid or not)."""
+def _region_of(code: int, national: str) -> tuple[str | None, bool]:
+    """The region of a number as phonenumbers' region_code_for_number (valid or not).
+
+    Also says whether the number is already known to be valid there, so the caller need not check again.
+    """
     regions = COUNTRY_CODE_TO_REGION_CODE.get(code, ())
     if len(regions) == 1:
-        return regions[0]
+        return regions[0], False
     for region in regions:
         rules = _region_rules(region)
         if rules is None:
@@ -76,10 +79,10 @@ def _region_of(code: int, national: str) -> str | None:
         leading = rules[2]
         if leading is not None:
             if leading.match(national):
-                return region
+                return region, False
         elif _valid_for_region(national, region):
-            return region
-    return None
+            return region, True
+    return None, False
 
 
 def _split(e164: str) -> tuple[int, str] | None:
@@ -110,8 +113,8 @@ def check_phone(value: str, region: str | None) -> tuple[bool, str | None, str |
     e164 = _fast_e164(value, region)
     if e164 is not None and (split := _split(e164)) is not None and not split[1].startswith("0"):
         code, national = split
-        found = _region_of(code, national)
-        if found is not None and _valid_for_region(national, found):
+        found, valid = _region_of(code, national)
+        if found is not None and (valid or _valid_for_region(national, found)):
             return True, None, e164, found
     # Invalid, unusual or ambiguous: the full parse decides and explains.
     return _full(value, region)

@@ -34,6 +34,8 @@ _PLAIN_EMAIL = (r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@(?:[A-Za-z0-9](?:[A-Za
                 r"[A-Za-z]{2,24}")
 _SPECIAL_TLDS = (".test", ".local", ".localhost", ".invalid", ".onion", ".arpa", ".internal", ".home", ".lan")
 PARALLEL_FROM = 40_000
+_BLANK_OR_NULL = frozenset({"", *NULL_TOKENS})
+_PLAIN_EMAIL_RE = re.compile(_PLAIN_EMAIL)
 
 
 def text(series: pd.Series) -> pd.Series:
@@ -43,11 +45,14 @@ def text(series: pd.Series) -> pd.Series:
     return pd.Series(values, index=series.index, dtype=object)
 
 
+def missing_values(uniques: pd.Series) -> np.ndarray:
+    """Per distinct non-null value: blank or a null token."""
+    return np.array([str(v).strip().lower() in _BLANK_OR_NULL for v in uniques], dtype=bool)
+
+
 def is_missing(series: pd.Series) -> pd.Series:
     """Null, blank, or a null token stored as data ('Unknown', '-', 'TBD' …)."""
-    s = series.astype(object)
-    stripped = s.where(s.notna(), "").astype(str).str.strip().str.lower()
-    return s.isna() | (stripped == "") | stripped.isin(NULL_TOKENS)
+    return on_distinct(series, missing_values, fill=True)
 
 
 def normalize_whitespace(value: str) -> str:
@@ -56,10 +61,47 @@ def normalize_whitespace(value: str) -> str:
 
 
 def map_distinct(series: pd.Series, func) -> pd.Series:
-    """Apply `func` once per distinct non-null value."""
-    uniq = series.dropna().unique()
-    lookup = {v: func(v) for v in uniq}
-    return series.map(lookup)
+    """Apply `func` once per distinct non-null value (None where the value is missing)."""
+    codes, uniques = distinct(series)
+    return spread(codes, [func(v) for v in uniques], None, series.index)
+
+
+def distinct(series: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """(code of each row, the distinct non-null values as an object Series); missing rows get code -1."""
+    codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
+    return codes, pd.Series(uniques, dtype=object)
+
+
+def spread(codes: np.ndarray, per_distinct, fill=None, index=None) -> pd.Series:
+    """Per-distinct results back onto the rows (`fill` where the row's value is missing).
+
+    Boolean arrays stay boolean (with a boolean fill); anything else becomes an object Series
+    whose items are the results as given (tuples included).
+    """
+    if isinstance(per_distinct, np.ndarray) and per_distinct.dtype == bool and isinstance(fill, bool):
+        result = np.append(per_distinct, fill)
+    else:
+        items = per_distinct.tolist() if isinstance(per_distinct, (np.ndarray, pd.Series)) else list(per_distinct)
+        items.append(fill)
+        result = np.fromiter(items, dtype=object, count=len(items))
+    return pd.Series(result[codes], index=index, dtype=result.dtype)  # object stays object (no str inference)
+
+
+def on_distinct(series: pd.Series, vectorised, fill=None) -> pd.Series:
+    """Apply a vectorised `vectorised(Series) -> array` to the distinct non-null values only.
+
+    CRM columns repeat a lot (first names, cities, titles, countries), so string work on the
+    distinct values and a spread back by code is several times faster than on every row.
+    Missing values get `fill`.
+    """
+    codes, uniques = distinct(series)
+    return spread(codes, vectorised(uniques), fill, series.index)
+
+
+def member(series: pd.Series, values) -> pd.Series:
+    """`series.isin(values)` for a large set, without converting the set on every call."""
+    arr = series.to_numpy(dtype=object)
+    return pd.Series(np.fromiter((v in values for v in arr), dtype=bool, count=len(arr)), index=series.index)
 
 
 # -- countries ----------------------------------------------------------------------------------
@@ -92,14 +134,12 @@ def country_codes(series: pd.Series) -> pd.Series:
 # -- emails ---------------------------------------------------------------------------------------
 def email_syntax_valid(series: pd.Series) -> pd.Series:
     """Syntax validity per email-validator (no network), with a fast path for plain addresses."""
-    s = series.astype(str)
-    plain = s.str.fullmatch(_PLAIN_EMAIL).fillna(False).astype(bool)
-    plain &= ~s.str.lower().str.endswith(_SPECIAL_TLDS).fillna(False).astype(bool)
-    plain &= s.str.len() <= 254
-    out = np.ones(len(series), dtype=bool)
-    rest = series[~plain]
-    if len(rest):
-        out[(~plain).to_numpy()] = map_distinct(rest, email_ok).to_numpy(dtype=bool)
+    values = series.to_numpy(dtype=object)
+    out = np.array([type(v) is str and len(v) <= 254 and _PLAIN_EMAIL_RE.fullmatch(v) is not None
+                    and not v.lower().endswith(_SPECIAL_TLDS) for v in values], dtype=bool)
+    rest = ~out
+    if rest.any():
+        out[rest] = [email_ok(str(v)) for v in values[rest]]
     return pd.Series(out, index=series.index)
 
 
@@ -163,21 +203,25 @@ def is_disposable_email(series: pd.Series, parts=None) -> pd.Series:
 def domain_typo_fix(domain: str) -> str | None:
     """The mail domain `domain` is probably a typo of (gmial.com → gmail.com), or None."""
     from rapidfuzz.distance import DamerauLevenshtein
+    from rapidfuzz.process import extractOne
 
     if domain in KNOWN_MAIL_DOMAINS or "." not in domain:
         return None
     name, _, tld = domain.rpartition(".")
-    best, best_d = None, 99
-    for known in KNOWN_MAIL_DOMAINS:
-        kname, _, ktld = known.rpartition(".")
-        if name == kname and tld in TLD_TYPOS:
-            return known
-        d = DamerauLevenshtein.distance(domain, known)
-        if d < best_d:
-            best, best_d = known, d
+    if tld in TLD_TYPOS and name in _KNOWN_BY_NAME:
+        return _KNOWN_BY_NAME[name]
+    if len(domain) < 6:
+        return None
     # Two edits only on long domains, and never for a known disposable service (yopmail ≈ hotmail).
     limit = 2 if len(domain) >= 10 and domain not in _disposable() else 1
-    return best if best_d <= limit and len(domain) >= 6 else None
+    best = extractOne(domain, KNOWN_MAIL_DOMAINS, scorer=DamerauLevenshtein.distance, score_cutoff=limit)
+    return best[0] if best else None
+
+
+# The first well-known domain of each name (gmail.com for gmail.con).
+_KNOWN_BY_NAME = {}
+for _known in KNOWN_MAIL_DOMAINS:
+    _KNOWN_BY_NAME.setdefault(_known.rpartition(".")[0], _known)
 
 
 def normalized_email(series: pd.Series, parts=None) -> pd.Series:
@@ -207,15 +251,17 @@ def _phone_batch(items: list[tuple[str, str | None]]) -> list[tuple]:
     return [check_phone(v, r) for v, r in items]
 
 
+PHONE_INFO = ("valid", "problem", "e164", "region")
+
+
 def phone_info(values: pd.Series, regions: pd.Series) -> pd.DataFrame:
     """valid, problem, e164 and region of each phone value, read with the record's country.
 
     Parsed once per distinct (value, country); large batches are spread over the CPU cores.
     """
-    pairs = pd.DataFrame({"v": values.astype(object), "r": regions.astype(object)})
-    pairs["r"] = pairs["r"].where(pairs["r"].notna(), None)
-    uniq = list(dict.fromkeys(zip(pairs.v, pairs.r, strict=True)))
-    uniq = [u for u in uniq if u[0] is not None]
+    regs = [None if r is None or r != r else r for r in regions.to_numpy(dtype=object)]
+    pairs = list(zip(values.to_numpy(dtype=object), regs, strict=True))
+    uniq = [u for u in dict.fromkeys(pairs) if isinstance(u[0], str)]
     workers = min(os.cpu_count() or 1, 4)
     if len(uniq) >= PARALLEL_FROM and workers > 1:
         size = -(-len(uniq) // (workers * 4))
@@ -225,50 +271,70 @@ def phone_info(values: pd.Series, regions: pd.Series) -> pd.DataFrame:
     else:
         results = _phone_batch(uniq)
     lookup = dict(zip(uniq, results, strict=True))
-    rows = [lookup.get((v, r), (False, None, None, None)) for v, r in zip(pairs.v, pairs.r, strict=True)]
-    return pd.DataFrame(rows, columns=["valid", "problem", "e164", "region"], index=values.index)
+    unknown = (False, None, None, None)
+    columns = list(zip(*[lookup.get(p, unknown) for p in pairs], strict=True)) or [(), (), (), ()]
+    return pd.DataFrame({"valid": np.array(columns[0], dtype=bool),
+                         **{name: pd.Series(col, index=values.index, dtype=object)
+                            for name, col in zip(PHONE_INFO[1:], columns[1:], strict=True)}}, index=values.index)
 
 
+_NON_DIGIT = re.compile(r"\D")
 _UP, _DOWN = "0123456789" * 3, "9876543210" * 3
-
-
-def _digit_run(digits: str) -> bool:
-    """1234567890, 9876543210: every digit one up (or one down) from the one before, modulo 10."""
-    return 7 <= len(digits) <= 20 and (digits in _UP or digits in _DOWN)
+# Every run of 7 to 20 digits, each one up (or one down) from the one before, modulo 10.
+_RUNS = frozenset(run[start : start + size] for run in (_UP, _DOWN) for start in range(10) for size in range(7, 21))
 
 
 def _placeholder_digits(digits: str) -> bool:
-    if len(digits) < 3 or len(set(digits[-7:])) == 1:
+    """000-000-0000, 555-5555, 1234567890: too short, the last seven digits one repeated, or a run."""
+    last = digits[-7:]
+    if len(digits) < 3 or last.count(last[0]) == len(last):
         return True
     # The whole number is a run; an 11+ digit number may carry a country code in front of it.
-    return any(_digit_run(digits[cut:]) for cut in ((0, 1, 2) if len(digits) >= 11 else (0,)))
+    return digits in _RUNS or (len(digits) >= 11 and (digits[1:] in _RUNS or digits[2:] in _RUNS))
+
+
+def _placeholder_phone(value) -> bool:
+    return _placeholder_digits(_NON_DIGIT.sub("", value if type(value) is str else str(value)))
+
+
+def placeholder_phones(uniques: pd.Series) -> np.ndarray:
+    """Per distinct non-null phone value: a placeholder (see `is_placeholder_phone`)."""
+    return np.array([_placeholder_phone(v) for v in uniques], dtype=bool)
 
 
 def is_placeholder_phone(series: pd.Series) -> pd.Series:
     """000-000-0000, 123-456-7890, 555-555-5555 and the like (not a real 212-345-6789)."""
-    digits = text(series).fillna("").str.replace(r"\D", "", regex=True)
-    return map_distinct(digits.where(series.notna()), _placeholder_digits).fillna(False).astype(bool)
+    return on_distinct(series, placeholder_phones, fill=False)
 
 
 # -- names and text -------------------------------------------------------------------------------
-def is_junk_name(series: pd.Series) -> pd.Series:
-    """Keyboard mashes, placeholders and names with no letters (asdf, ???, N/A, xxxx, Test)."""
+def junk_names(uniques: pd.Series) -> np.ndarray:
+    """Per distinct name: a keyboard mash, a placeholder or no letters (asdf, ???, N/A, xxxx, Test)."""
     from checks.reference import JUNK_NAMES
 
-    low = text(series).fillna("").map(normalize_whitespace).str.lower()
+    low = text(uniques).map(normalize_whitespace).str.lower()
     repeated = low.str.fullmatch(r"([a-z])\1{2,}").fillna(False).astype(bool)
     no_letters = ~low.str.contains(r"[^\W\d_]", regex=True).fillna(False).astype(bool)
-    return (low.isin(JUNK_NAMES) | repeated | no_letters) & series.notna()
+    return (low.isin(JUNK_NAMES) | repeated | no_letters).to_numpy(dtype=bool)
+
+
+def is_junk_name(series: pd.Series) -> pd.Series:
+    """Keyboard mashes, placeholders and names with no letters (asdf, ???, N/A, xxxx, Test)."""
+    return on_distinct(series, junk_names, fill=False)
+
+
+_MOJIBAKE_HINT = re.compile("[ÃÂÅâÄÐÑ€™Ã]")
+
+
+def garbled(uniques: pd.Series) -> np.ndarray:
+    """Per distinct text: decoded with the wrong encoding (GonÃ§alves), per ftfy."""
+    return np.array([_MOJIBAKE_HINT.search(v) is not None and fix_encoding(v) != v
+                     for v in (str(u) for u in uniques)], dtype=bool)
 
 
 def has_mojibake(series: pd.Series) -> pd.Series:
     """Text decoded with the wrong encoding (GonÃ§alves), per ftfy."""
-    s = series.astype(str)
-    candidates = s.str.contains("[ÃÂÅâÄÐÑ€™Ã]", regex=True).fillna(False).astype(bool) & series.notna()
-    out = np.zeros(len(series), dtype=bool)
-    if candidates.any():
-        out[candidates.to_numpy()] = map_distinct(s[candidates], lambda v: fix_encoding(v) != v).to_numpy(dtype=bool)
-    return pd.Series(out, index=series.index)
+    return on_distinct(series, garbled, fill=False)
 
 
 def fixed_encoding(value: str) -> str:
@@ -276,6 +342,7 @@ def fixed_encoding(value: str) -> str:
     return fix_encoding(value)
 
 
+@lru_cache(maxsize=65_536)
 def proper_case(value: str) -> str:
     """`SMITH` → `Smith`, `mcdonald` → `McDonald` (nameparser's capitalisation rules)."""
     from nameparser import HumanName
@@ -295,10 +362,16 @@ def to_datetime(series: pd.Series) -> pd.Series:
 
 
 def as_keys(series: pd.Series) -> pd.Series:
-    """Record keys as strings ('42', not '42.0')."""
-    if pd.api.types.is_float_dtype(series):
-        ints = series.dropna()
-        if (ints == np.floor(ints)).all():
-            return series.astype("Int64").astype(object).where(series.notna(), None).map(
-                lambda v: None if v is None else str(v))
-    return series.astype(object).where(series.notna(), None).map(lambda v: None if v is None else str(v))
+    """Record keys as Python strings ('42', not '42.0'), None where missing; object dtype."""
+    values = series.to_numpy()
+    if values.dtype.kind in "iu":  # integer keys, the common case: numpy formats them in C
+        return pd.Series(values.astype(str).astype(object), index=series.index, dtype=object)
+    if values.dtype.kind == "f":
+        present = ~np.isnan(values)
+        if (values[present] == np.floor(values[present])).all():  # integer ids with NULLs read as floats
+            out = np.full(len(values), None, dtype=object)
+            out[present] = values[present].astype(np.int64).astype(str).astype(object)
+            return pd.Series(out, index=series.index, dtype=object)
+    keys = [None if v is None or v is pd.NA or v != v else (v if type(v) is str else str(v))
+            for v in series.to_numpy(dtype=object)]
+    return pd.Series(keys, index=series.index, dtype=object)

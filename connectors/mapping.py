@@ -105,6 +105,38 @@ class EntityQuery:
         sql = f"SELECT {', '.join(items)} FROM {self.source.table_ref(self.cfg.table)} {joins}{self.where()}"
         return sql, cols
 
+    def boundaries_sql(self) -> str:
+        """SQL giving every `:size`-th live key in key order (the first excluded): where ranges start.
+
+        One window query, answered from the key's index, instead of reading every key.
+        """
+        q = self.source.quote
+        numbered = (f"SELECT {self._col(self.cfg.key)} AS {q(KEY)}, ROW_NUMBER() OVER (ORDER BY "
+                    f"{self._col(self.cfg.key)}) AS rn FROM {self.source.table_ref(self.cfg.table)}{self.where()}")
+        return f"SELECT b.{q(KEY)} FROM ({numbered}) b WHERE b.rn > 1 AND (b.rn - 1) % :size = 0 ORDER BY b.rn"
+
+    def range_select(self, fields: Iterable[str]):
+        """Like `select`, as a function of a key range: (low, high) → (SQL, parameters).
+
+        `low` is included and `high` excluded; None leaves that side open (records without a key
+        go with the first range), so consecutive ranges read every record exactly once.
+        """
+        sql, _ = self.select(fields)
+        key = self._col(self.cfg.key)
+        glue = " AND " if self.where() else " WHERE "
+
+        def for_range(low, high) -> tuple[str, dict]:
+            conditions, params = [], {}
+            if low is not None:
+                conditions.append(f"{key} >= :low")
+                params["low"] = low
+            if high is not None:
+                conditions.append(f"{key} < :high" if low is not None else f"({key} < :high OR {key} IS NULL)")
+                params["high"] = high
+            return (sql + glue + " AND ".join(conditions) if conditions else sql), params
+
+        return for_range
+
     def count_sql(self) -> str:
         """SQL counting the entity's live rows."""
         return f"SELECT COUNT(*) FROM {self.source.table_ref(self.cfg.table)}{self.where()}"
