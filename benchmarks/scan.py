@@ -5,8 +5,11 @@
 
 The demo CRM is generated once and cached under `bench-data/scan-<N>/` (generation is not timed);
 with `--url` it is copied into that database (COPY), once. Each measurement runs in a child
-process that reports its wall time, rows/s, seconds per dimension and its peak RSS; the peak of the
-phone-validation worker processes is reported too. Prints medians over `--repeat` runs.
+process that reports its wall time, rows/s, seconds per dimension (CPU seconds of the checks,
+summed over the worker processes), CPU time of the main process and of the workers, the peak RSS
+of the main process and of the largest worker, and the peak of the whole process tree's memory:
+the sum of PSS (proportional set size, so pages the forked workers share with the main process
+count once), sampled every 0.2 s from /proc. Prints medians over `--repeat` runs.
 """
 
 from __future__ import annotations
@@ -77,6 +80,46 @@ def ensure_server_copy(folder: Path, url: str) -> None:
     print(f"copied into the server in {time.perf_counter() - start:.1f} s", file=sys.stderr)
 
 
+def _tree_pss_mb(pid: int) -> float:
+    """PSS of a process and all its descendants, in MB (Linux /proc)."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+                    break
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return total / 1024
+
+
+class TreeMemory:
+    """Samples the process tree's total PSS in a thread; `peak_mb` is the largest sum seen."""
+
+    def __init__(self, interval: float = 0.2):
+        import os
+        import threading
+
+        self.peak_mb, self._stop = 0.0, threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(os.getpid(), interval), daemon=True)
+
+    def _run(self, pid: int, interval: float) -> None:
+        while not self._stop.wait(interval):
+            self.peak_mb = max(self.peak_mb, _tree_pss_mb(pid))
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
 def child(folder: Path, url: str | None) -> None:
     """One measurement; prints a JSON line."""
     import resource
@@ -89,15 +132,19 @@ def child(folder: Path, url: str | None) -> None:
         cfg.source.url = url
     checks = [p for p in plan(cfg) if not p.check.id.startswith("duplication.fuzzy")]
     source = open_checked_source(cfg)
-    start = time.perf_counter()
-    result = measure(cfg, source, checks, AS_OF)
-    wall = time.perf_counter() - start
+    start, cpu = time.perf_counter(), time.process_time()
+    with TreeMemory() as memory:
+        result = measure(cfg, source, checks, AS_OF)
+    wall, main_cpu = time.perf_counter() - start, time.process_time() - cpu
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)
     rows = sum(result.rows_read.values())
     print(json.dumps({
         "wall_s": wall, "rows": rows, "rows_read": result.rows_read, "findings": len(result.findings),
         "per_dimension_s": result.seconds_by_dimension,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "workers_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "workers_peak_rss_mb": workers.ru_maxrss / 1024,
+        "tree_peak_pss_mb": memory.peak_mb,
+        "main_cpu_s": main_cpu, "workers_cpu_s": workers.ru_utime + workers.ru_stime,
     }))
 
 
@@ -128,8 +175,11 @@ def main() -> None:
     print(f"  wall (median)      {wall:.1f} s   (runs: {each})")
     print(f"  rows read          {last['rows']:,}  {last['rows'] / wall:,.0f} rows/s  {last['rows_read']}")
     print(f"  findings           {last['findings']:,}")
-    print(f"  peak RSS           {max(r['peak_rss_mb'] for r in runs):,.0f} MB (main), "
-          f"{max(r['workers_peak_rss_mb'] for r in runs):,.0f} MB (largest phone worker)")
+    print(f"  peak memory        {max(r['tree_peak_pss_mb'] for r in runs):,.0f} MB all processes (PSS sum); "
+          f"RSS {max(r['peak_rss_mb'] for r in runs):,.0f} MB main, "
+          f"{max(r['workers_peak_rss_mb'] for r in runs):,.0f} MB largest worker")
+    print(f"  CPU                {statistics.median(r['main_cpu_s'] for r in runs):.1f} s main, "
+          f"{statistics.median(r['workers_cpu_s'] for r in runs):.1f} s workers (medians)")
     print("  seconds per dimension: " + ", ".join(f"{k} {v:.1f}" for k, v in last["per_dimension_s"].items()))
 
 

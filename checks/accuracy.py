@@ -150,8 +150,9 @@ class PhoneValid(Check):
         def build(fc):
             view = phone_view(frame, fc, ctx)
             applicable = view.present & ~view.placeholder
-            reason = "invalid phone number: " + view.problem.fillna("invalid").astype(str)
-            return applicable, failures(frame, applicable & ~view.valid, fc, frame[fc.label], reason)
+            bad = applicable & ~view.valid
+            reason = "invalid phone number: " + view.problem[bad].fillna("invalid").astype(str)  # failing rows only
+            return applicable, failures(frame, bad, fc, frame[fc.label], reason)
 
         return per_column(ctx.cols("phone"), frame, build)
 
@@ -212,7 +213,7 @@ class PostalFormat(Check):
         ok[mask] = V.map_distinct(pairs[mask], _postal_ok)
         applicable = mask & ok.notna()
         bad = applicable & (ok == False)  # noqa: E712 - object column holding True/False/None
-        reason = "postal code invalid for " + cc.fillna("").astype(str)
+        reason = "postal code invalid for " + cc[bad].fillna("").astype(str)  # failing rows only
         return Outcome(int(applicable.sum()), failures(frame, bad, fc, frame[fc.label], reason))
 
 
@@ -248,7 +249,7 @@ class StatePostal(Check):
         ok[mask] = V.map_distinct(triples[mask], _state_ok)
         applicable = mask & ok.notna()
         bad = applicable & (ok == False)  # noqa: E712
-        reason = "state does not match postal code " + V.text(frame[fc_postal.label]).fillna("")
+        reason = "state does not match postal code " + V.text(frame.loc[bad, fc_postal.label]).fillna("")
         return Outcome(int(applicable.sum()), failures(frame, bad, fc_state, frame[fc_state.label], reason))
 
 

@@ -111,7 +111,7 @@ class RecordCompleteness(Check):
         percent = filled.mean(axis=1) * 100
         threshold = float(ctx.param("min_percent", 50))
         bad = percent < threshold
-        reason = "only " + percent.round(0).astype(int).astype(str) + "% of fields filled"
+        reason = "only " + percent[bad].round(0).astype(int).astype(str) + "% of fields filled"  # failing rows only
         out = Outcome(len(frame), failures(frame, bad, None, percent.round(1), reason))
         out.metrics = {"sum_percent": float(percent.sum()), "sum_records": len(frame)}
         return out

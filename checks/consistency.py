@@ -162,8 +162,8 @@ class PhoneCountry(Check):
             view = phone_view(frame, fc, ctx)
             applicable = view.valid & cc.notna()
             bad = applicable & (view.region != cc)
-            region = view.region.fillna("?").astype(object)
-            reason = "phone is from " + region + ", address in " + cc.fillna("?").astype(object)
+            region = view.region[bad].fillna("?").astype(object)  # failing rows only
+            reason = "phone is from " + region + ", address in " + cc[bad].fillna("?").astype(object)
             return applicable, failures(frame, bad, fc, frame[fc.label], reason)
 
         return per_column(ctx.cols("phone"), frame, build)

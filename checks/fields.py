@@ -51,6 +51,9 @@ def per_distinct(frame: pd.DataFrame, fc: FieldColumn, name: str, vectorised, fi
 
 def usable(frame: pd.DataFrame, fc: FieldColumn) -> pd.Series:
     """Values that are present (not null, blank or a null token)."""
+    column = frame[fc.label]
+    if column.dtype != object and not pd.api.types.is_string_dtype(column):  # numbers, timestamps: only null
+        return memo(frame, f"usable:{fc.label}", column.notna)
     return ~per_distinct(frame, fc, "missing", V.missing_values, fill=True)
 
 

@@ -35,7 +35,7 @@ class Staleness(Check):
         age = (pd.Timestamp(ctx.now) - modified).dt.days
         bad = applicable & (age > days)
         fc = ctx.cols("modified_at")[0]
-        reason = "not modified for " + age.fillna(0).astype(int).astype(str) + " days"
+        reason = "not modified for " + age[bad].astype(int).astype(str) + " days"  # failing rows only
         out = Outcome(int(applicable.sum()), failures(frame, bad, fc, frame[fc.label], reason, "review or archive"))
         aggregates = ctx.shared.get("aggregates", {}).get(ctx.entity)
         if aggregates:
@@ -114,7 +114,7 @@ class StaleLeads(Check):
         age = (pd.Timestamp(ctx.now) - modified).dt.days
         bad = applicable & (age > days)
         fc = ctx.cols("modified_at")[0]
-        reason = "open lead untouched for " + age.fillna(0).astype(int).astype(str) + " days"
+        reason = "open lead untouched for " + age[bad].astype(int).astype(str) + " days"  # failing rows only
         return Outcome(int(applicable.sum()), failures(frame, bad, fc, frame[fc.label], reason, "follow up or disqualify"))
 
 
@@ -136,5 +136,5 @@ class MassUpdate(Check):
         min_rows = int(ctx.param("min_rows", 50))
         bad = modified.notna() & (counts >= min_rows)
         fc = ctx.cols("modified_at")[0]
-        reason = "one of " + counts.fillna(0).astype(int).astype(str) + " records modified at the same instant"
+        reason = "one of " + counts[bad].astype(int).astype(str) + " records modified at the same instant"
         return Outcome(int(modified.notna().sum()), failures(frame, bad, fc, frame[fc.label], reason))

@@ -52,6 +52,8 @@ def missing_values(uniques: pd.Series) -> np.ndarray:
 
 def is_missing(series: pd.Series) -> pd.Series:
     """Null, blank, or a null token stored as data ('Unknown', '-', 'TBD' …)."""
+    if series.dtype != object and not pd.api.types.is_string_dtype(series):
+        return series.isna()  # numbers, timestamps: only a null is missing
     return on_distinct(series, missing_values, fill=True)
 
 
