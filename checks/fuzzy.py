@@ -74,13 +74,12 @@ class FuzzyDuplicates(Check):
         redundant = members[~members.is_survivor.astype(bool)].set_index("key")
         keys = frame[KEY].astype(object)
         mask = keys.isin(redundant.index)
-        survivor = keys.map(redundant.survivor_key)
-        tier = keys.map(redundant.tier)
-        score = keys.map(redundant.score)
-        reason = ("likely duplicate of record " + survivor.fillna("").astype(object) + " (" + tier.fillna("").astype(object)
-                  + ", match " + score.fillna(0).astype(float).round(4).astype(str).astype(object) + ")")
-        out = Outcome(len(frame), failures(frame, mask, None, None, reason,
-                                           "merge into " + survivor.fillna("").astype(object)))
+        picked = keys[mask]  # reasons for the redundant records only
+        survivor = picked.map(redundant.survivor_key).astype(object)
+        tier = picked.map(redundant.tier).astype(object)
+        score = picked.map(redundant.score).astype(float).round(4).astype(str).astype(object)
+        reason = "likely duplicate of record " + survivor + " (" + tier + ", match " + score + ")"
+        out = Outcome(len(frame), failures(frame, mask, None, None, reason, "merge into " + survivor))
         clusters = result.clusters.assign(entity=ctx.entity)
         cluster_members = result.members.rename(columns={"key": "record_key"}).assign(entity=ctx.entity)
         out.clusters = (clusters, cluster_members)

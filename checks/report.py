@@ -46,7 +46,7 @@ def summary_table(outcome) -> str:
     grid = r.scores[r.scores.scope == "entity_dimension"].pivot_table(
         index="entity", columns="dimension", values="score", aggfunc="first")
     if len(grid):
-        lines.append(grid.round(1).fillna("-").to_string())
+        lines.append(grid.round(1).astype(object).fillna("-").to_string())
         lines.append("")
     worst = r.check_results[r.check_results.failed > 0].sort_values("score").head(15)
     if len(worst):

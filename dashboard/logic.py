@@ -279,7 +279,7 @@ def cluster_status(clusters: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFr
     """Clusters with the steward's decision (`open` when none)."""
     out = clusters.copy()
     decided = decisions.set_index("cluster_id").decision if not decisions.empty else pd.Series(dtype=object)
-    out["decision"] = out.cluster_id.map(decided).fillna("open")
+    out["decision"] = out.cluster_id.map(decided).astype(object).fillna("open")
     return out
 
 

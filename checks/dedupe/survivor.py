@@ -29,7 +29,7 @@ def _dates(prep: Prepared, column: str) -> np.ndarray:
     if column not in prep.records.columns:
         return np.full(prep.n, np.nan)
     values = pd.to_datetime(prep.records[column], errors="coerce", utc=True)
-    return np.where(values.isna(), np.nan, values.astype("int64", copy=False).astype(float))
+    return np.where(values.isna(), np.nan, values.astype("int64").astype(float))
 
 
 def _present(prep: Prepared, column: str) -> np.ndarray:
