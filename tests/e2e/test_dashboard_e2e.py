@@ -80,11 +80,15 @@ def test_drill_into_a_check_and_a_record(page, server, demo, screenshots):
 
 def test_download_a_worklist_and_check_it_against_the_history(page, server, demo, screenshots):
     store, run = demo["store"], demo["runs"][-1]
+    expected = store.findings(run, check_id="completeness.required")
     open_page(page, server, "worklists")
     box = page.get_by_test_id("stMultiSelect").filter(has=page.get_by_text("Check", exact=True)).first
     box.click()
     page.get_by_role("option", name="completeness.required").first.click()
     page.keyboard.press("Escape")
+    # The filter has taken effect once the Findings metric shows its count (a busy machine reruns late).
+    findings = page.get_by_test_id("stMetric").filter(has_text="Findings").get_by_test_id("stMetricValue")
+    findings.filter(has_text=re.compile(rf"^{len(expected):,}$")).wait_for(timeout=60_000)
     idle(page)
     page.screenshot(path=str(screenshots / "worklists-filtered.png"), full_page=True)
     with page.expect_download() as info:
@@ -92,7 +96,6 @@ def test_download_a_worklist_and_check_it_against_the_history(page, server, demo
     download = info.value
     assert download.suggested_filename == f"cleancrm-worklist-run{run}.csv"
     got = pd.read_csv(io.BytesIO(open(download.path(), "rb").read()), encoding="utf-8-sig", dtype=str)
-    expected = store.findings(run, check_id="completeness.required")
     assert got.columns[0] == "record_id"
     assert {"reason", "suggested_fix", "owner"} <= set(got.columns)
     assert sorted(zip(got.entity, got.record_id, strict=True)) == sorted(
