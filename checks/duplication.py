@@ -85,36 +85,38 @@ class ExactPhone(_Exact):
     extra_fields = ("created_at", "country")
 
     def chunk_keys(self, frame, ctx):  # noqa: D102
-        # Per record, the distinct E.164 forms of its usable numbers (None when it has none). A
-        # valid number's E.164 comes from the validity check's view; the duplicate pipeline's
+        # Per record, a tuple of the E.164 forms of its usable numbers, one slot per phone column
+        # (None in a slot without a number or repeating an earlier slot), or None when it has none.
+        # A valid number's E.164 comes from the validity check's view; the duplicate pipeline's
         # normalisation gives the same (a test checks it) and covers the rest.
         regions = countries(frame, ctx)
-        keys = [[] for _ in range(len(frame))]
+        slots = []
         for fc in ctx.cols("phone"):
             view = phone_view(frame, fc, ctx)
-            e164 = view.e164.where(view.valid)
+            e164 = view.e164.where(view.valid, None).astype(object)
             rest = view.present & ~view.placeholder & ~view.valid
             if rest.any():
                 pairs = pd.Series(list(zip(V.text(frame.loc[rest, fc.label]), regions[rest], strict=True)),
                                   index=frame.index[rest])
-                e164 = e164.astype(object)
                 e164[rest] = V.map_distinct(pairs, lambda p: normalise_phone(p[0], p[1]))
-            for row, number in enumerate(e164.to_numpy(dtype=object)):
-                if isinstance(number, str) and number not in keys[row]:
-                    keys[row].append(number)
-        return pd.Series([tuple(k) if k else None for k in keys], index=frame.index, dtype=object)
+            numbers = e164.to_numpy(dtype=object).copy()
+            numbers[pd.isna(numbers)] = None
+            for earlier in slots:  # the same number in two columns is one number
+                numbers[numbers == earlier] = None
+            slots.append(numbers)
+        nothing = (None,) * len(slots)
+        return pd.Series([k if k != nothing else None for k in zip(*slots, strict=True)], index=frame.index,
+                         dtype=object)
 
     def evaluate(self, frame, ctx):  # noqa: D102
         keys = keys_of(self, frame, ctx)
         has_phone = keys.notna()
-        # One row per (record, number), built by hand: explode would re-type the numbers as Arrow strings.
         per_record = [k if isinstance(k, tuple) else () for k in keys.to_numpy(dtype=object)]
-        numbers = np.fromiter(chain.from_iterable(per_record), dtype=object)
-        rows = np.repeat(np.arange(len(frame)), [len(k) for k in per_record])
-        long = pd.Series(numbers, index=frame.index[rows], dtype=object)
-        shared = long[long.duplicated(keep=False)]
+        numbers = pd.Series(np.fromiter(chain.from_iterable(per_record), dtype=object), dtype=object).dropna()
+        shared = set(numbers[numbers.duplicated(keep=False)])  # numbers of more than one record
         # A record's group: the smallest E.164 it shares with another record (one finding per record).
-        group = shared.groupby(level=0).min().reindex(frame.index)
+        group = pd.Series([min((n for n in k if n in shared), default=None) for k in per_record],
+                          index=frame.index, dtype=object)
         return duplicate_outcome(frame, group, ctx.cols("phone")[0], dates(frame, ctx, "created_at"), "phone",
                                  applicable=has_phone)
 

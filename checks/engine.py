@@ -237,7 +237,9 @@ class Measurer:
                                                             else planned[i].check.needed_fields(mapped))]
         keep = list(dict.fromkeys([KEY] + [fc.label for f in entity_fields for fc in columns.get(f, [])])) \
             if entity_checks else []
-        total = self.source.scalar(query.count_sql()) or 0
+        aggregates = self.shared["aggregates"].get(entity)
+        # The freshness aggregate has counted the rows already; otherwise one COUNT(*).
+        total = aggregates["rows"] if aggregates else self.source.scalar(query.count_sql()) or 0
         self._prepare_lookups(entity, planned)
         job = ChunkJob(planned, contexts, row_checks, keyed, keep,
                        columns["owner_id"][0].label if "owner_id" in columns else None, self.source,
