@@ -77,8 +77,10 @@ class ExactEmail(_Exact):
 class ExactPhone(_Exact):
     """Records of one entity sharing a phone number once in E.164, across all phone columns.
 
-    Numbers are normalised as by the duplicate pipeline; placeholders are not used as keys. Fails when: the record shares a number with another
-    record; every record but the suggested survivor fails. Example: `(415) 555-0132` and `+1 415-555-0132`.
+    A valid number is keyed by its E.164 form as phonenumbers writes it (the one accuracy.phone_valid
+    finds), any other by the duplicate pipeline's normalisation; placeholders are not used as keys.
+    Fails when: the record shares a number with another record; every record but the suggested
+    survivor fails. Example: `(415) 555-0132` and `+1 415-555-0132`.
     """
 
     id, entities, fields = "duplication.exact_phone", (*PEOPLE, "account"), ("phone",)
@@ -87,8 +89,9 @@ class ExactPhone(_Exact):
     def chunk_keys(self, frame, ctx):  # noqa: D102
         # Per record, a tuple of the E.164 forms of its usable numbers, one slot per phone column
         # (None in a slot without a number or repeating an earlier slot), or None when it has none.
-        # A valid number's E.164 comes from the validity check's view; the duplicate pipeline's
-        # normalisation gives the same (a test checks it) and covers the rest.
+        # A valid number's E.164 comes from the validity check's view (phonenumbers' canonical
+        # form); the duplicate pipeline's normalisation covers the rest. Both agree on valid
+        # numbers but for two rewriting rules (tests/checks/test_phones.py).
         regions = countries(frame, ctx)
         slots = []
         for fc in ctx.cols("phone"):
