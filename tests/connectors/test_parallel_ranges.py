@@ -79,3 +79,17 @@ def test_boundaries_cut_the_entity_into_chunk_sized_ranges(loaded):
     assert len(ranges) == -(-live // 100)
     assert sorted(seen) == sorted(set(seen)) and len(seen) == live  # every live record once
     assert max(sizes) == 100 and min(sizes) > 0
+
+
+def test_key_ranges_in_workers_read_a_csv_export(tmp_path, demo_tables, monkeypatch):
+    """An export is loaded into an in-memory database; forked workers read their ranges from its copy."""
+    from checks.demo.export import shape_tables, write_hubspot_export
+
+    write_hubspot_export(tmp_path, shape_tables(demo_tables, "hubspot"))
+    url = f"csv:///{tmp_path}"
+    inline_findings, inline_results, none = _measure(url, 10_000, 1, monkeypatch)
+    ranged_findings, ranged_results, ranged = _measure(url, 100, 2, monkeypatch)
+    assert none == [] and "contact" in ranged
+    assert len(inline_findings) > 100
+    pd.testing.assert_frame_equal(ranged_findings, inline_findings)
+    pd.testing.assert_frame_equal(ranged_results, inline_results)
