@@ -45,6 +45,15 @@ def duplicate_outcome(frame: pd.DataFrame, key: pd.Series, fc, created, what: st
     return Outcome(int(applicable.sum()), failures(frame, redundant, fc, key, reason, suggestion))
 
 
+def email_key(frame: pd.DataFrame, fc) -> pd.Series:
+    """The duplicate key of an email column: the normalised address of a valid, personal one, else None.
+
+    One definition for exact email duplicates, leads duplicating contacts and the contact look-up.
+    """
+    view = email_view(frame, fc)
+    return V.normalized_email(frame[fc.label], (view.local, view.domain)).where(view.syntax_ok)
+
+
 class _Exact(Check):
     dimension, scope, severity = "duplication", "entity", "high"
     entity_fields = ("created_at",)  # the survivor is the oldest record
@@ -64,9 +73,7 @@ class ExactEmail(_Exact):
     extra_fields = ("created_at",)
 
     def chunk_keys(self, frame, ctx):  # noqa: D102
-        fc = ctx.cols("email")[0]
-        view = email_view(frame, fc)
-        return V.normalized_email(frame[fc.label], (view.local, view.domain)).where(view.syntax_ok)
+        return email_key(frame, ctx.cols("email")[0])
 
     def evaluate(self, frame, ctx):  # noqa: D102
         key = keys_of(self, frame, ctx)
@@ -185,11 +192,11 @@ class LeadDuplicatesContact(Check):
         if contacts is None:
             return Outcome.empty()
         fc = ctx.cols("email")[0]
-        key = V.normalized_email(frame[fc.label]).where(email_view(frame, fc).syntax_ok)
+        key = email_key(frame, fc)
         # dict.get per lead: Series.map would turn the whole contact dict into a Series per chunk.
         match = pd.Series([contacts.get(k) for k in key.to_numpy(dtype=object)], index=key.index, dtype=object)
         applicable = key.notna()
         bad = applicable & match.notna()
         return Outcome(int(applicable.sum()), failures(frame, bad, fc, frame[fc.label],
-                                                       "lead duplicates contact " + match.fillna(""),
-                                                       "convert into contact " + match.fillna("")))
+                                                       "lead duplicates contact " + match[bad],
+                                                       "convert into contact " + match[bad]))

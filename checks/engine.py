@@ -21,7 +21,7 @@ from checks import __version__
 from checks import values as V
 from checks.base import FAILURE_COLUMNS, Check, Context, Outcome, all_checks, prepared_column
 from checks.config import Config
-from checks.errors import CleanCRMError, ConfigError
+from checks.errors import ConfigError
 from checks.fields import reset_memo
 from checks.parallel import ChunkJob, ChunkRunner, key_ranges, prepare_chunk
 from checks.scoring import record_scores, score_table
@@ -148,11 +148,10 @@ class Measurer:
             if ent is None or "email" not in ent.fields:
                 self._cache["emails"] = None
             else:  # the contact pass did not leave them (leads measured alone, or exact_email disabled)
-                from checks.duplication import ExactEmail
+                from checks.duplication import email_key
 
                 frame = self._read("contact", ["email"])
-                ctx = Context("contact", self.now, {"email": self.queries["contact"].field_columns("email")})
-                self.remember_contact_emails(frame, ExactEmail().chunk_keys(frame, ctx))
+                self.remember_contact_emails(frame, email_key(frame, self.queries["contact"].field_columns("email")[0]))
                 reset_memo()
         return self._cache["emails"]
 
@@ -257,7 +256,7 @@ class Measurer:
             runner.submit_ranges(key_ranges(self._key_boundaries(query)))
         else:
             for chunk in self.source.stream(sql, self.cfg.source.chunk_size):
-                runner.submit(prepare_chunk(chunk))
+                runner.measure_here(prepare_chunk(chunk))
         results = runner.finish()
         rows = sum(r.rows for r in results)
         for position, i in enumerate(row_checks):
@@ -365,16 +364,10 @@ def run_checks(cfg: Config, *, now: datetime | None = None, only: str | None = N
             if lock:
                 store.mark_interrupted(cfg.name)  # we hold the lock: any run still "running" died
             run_id = store.start_run(cfg.name, as_of, trigger, cfg.fingerprint(), __version__, only)
-            try:
+            with store.failing_run_on_error(run_id):
                 result = measure(cfg, source, planned, as_of, progress, store.decisions(cfg.name))
                 tables = [ent.table for ent in cfg.entities.values()]
                 store.complete_run(run_id, result, fingerprint(source, tables))
-            except CleanCRMError as exc:
-                store.fail_run(run_id, str(exc))
-                raise
-            except Exception as exc:
-                store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
-                raise
     finally:
         source.close()
     return RunOutcome(run_id, result, time.perf_counter() - start, as_of)

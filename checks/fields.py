@@ -52,7 +52,7 @@ def per_distinct(frame: pd.DataFrame, fc: FieldColumn, name: str, vectorised, fi
 def usable(frame: pd.DataFrame, fc: FieldColumn) -> pd.Series:
     """Values that are present (not null, blank or a null token)."""
     column = frame[fc.label]
-    if column.dtype != object and not pd.api.types.is_string_dtype(column):  # numbers, timestamps: only null
+    if not V.holds_text(column):  # numbers, timestamps: only a null is missing
         return memo(frame, f"usable:{fc.label}", column.notna)
     return ~per_distinct(frame, fc, "missing", V.missing_values, fill=True)
 
@@ -81,7 +81,7 @@ def email_view(frame: pd.DataFrame, fc: FieldColumn) -> pd.DataFrame:
             syntax[present.to_numpy()] = V.email_syntax_valid(values[present]).to_numpy(dtype=bool)
         syntax = pd.Series(syntax, index=frame.index)
         local, domain = V.email_parts(values)
-        placeholder = present & syntax & (local.isin(V.PLACEHOLDER_LOCALS) | domain.isin(V.PLACEHOLDER_DOMAINS))
+        placeholder = present & syntax & V.is_placeholder_email(values, (local, domain))
         return pd.DataFrame({"present": present, "syntax_ok": syntax, "placeholder": placeholder,
                              "local": local, "domain": domain})
 

@@ -44,9 +44,9 @@ class ChunkJob:
     keyed_checks: list[int]  # entity checks that prepare keys chunk by chunk
     keep: list[str]  # columns the entity pass reads (empty: no entity checks)
     owner_label: str | None
-    source: object = None  # connectors.source.Source, for workers that read their own range
-    range_sql: Callable[[object, object], tuple[str, dict]] | None = None
-    chunk_size: int = 50_000
+    source: object  # connectors.source.Source, for workers that read their own range
+    range_sql: Callable[[object, object], tuple[str, dict]]  # (low, high) → SQL and parameters
+    chunk_size: int
 
 
 @dataclass
@@ -90,9 +90,7 @@ def measure_chunk(chunk: pd.DataFrame, job: ChunkJob) -> ChunkResult:
 
 
 def _init_worker() -> None:
-    job: ChunkJob = _JOB["job"]
-    if job.source is not None:
-        job.source.engine.dispose(close=False)  # the parent's pooled connections are not ours to use
+    _JOB["job"].source.engine.dispose(close=False)  # the parent's pooled connections are not ours to use
     V.PARALLEL_FROM = 10**12  # no nested pools inside a worker
 
 
@@ -123,7 +121,7 @@ class ChunkRunner:
         self.results: list[ChunkResult] = []
         workers = min(os.cpu_count() or 1, MAX_WORKERS)
         # Forking pays off only when there are several chunks to share out.
-        self.parallel = (workers > 1 and total_rows > 2 * job.chunk_size and job.range_sql is not None
+        self.parallel = (workers > 1 and total_rows > 2 * job.chunk_size
                          and "fork" in multiprocessing.get_all_start_methods())
         self.pool = None
         if self.parallel:
@@ -133,8 +131,8 @@ class ChunkRunner:
         self.pending: deque[Future] = deque()
         self.in_flight = 2 * workers
 
-    def submit(self, chunk: pd.DataFrame) -> None:
-        """Measure a prepared chunk here (the inline path)."""
+    def measure_here(self, chunk: pd.DataFrame) -> None:
+        """Measure a prepared chunk in this process (the path without a pool)."""
         self._merge(measure_chunk(chunk, self.job))
 
     def submit_ranges(self, ranges: Iterable[tuple]) -> None:

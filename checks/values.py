@@ -40,7 +40,7 @@ _PLAIN_EMAIL_RE = re.compile(_PLAIN_EMAIL)
 
 def text(series: pd.Series) -> pd.Series:
     """Values as Python strings (None for nulls), whatever the driver returned."""
-    values = [None if v is None or v != v else (v if type(v) is str else str(v))
+    values = [None if v is None or v is pd.NA or v != v else (v if type(v) is str else str(v))
               for v in series.to_numpy(dtype=object)]
     return pd.Series(values, index=series.index, dtype=object)
 
@@ -52,9 +52,14 @@ def missing_values(uniques: pd.Series) -> np.ndarray:
 
 def is_missing(series: pd.Series) -> pd.Series:
     """Null, blank, or a null token stored as data ('Unknown', '-', 'TBD' …)."""
-    if series.dtype != object and not pd.api.types.is_string_dtype(series):
+    if not holds_text(series):
         return series.isna()  # numbers, timestamps: only a null is missing
     return on_distinct(series, missing_values, fill=True)
+
+
+def holds_text(series: pd.Series) -> bool:
+    """Whether a column may hold text (object or string dtype), where blanks and null tokens can hide."""
+    return series.dtype == object or pd.api.types.is_string_dtype(series)
 
 
 def normalize_whitespace(value: str) -> str:
@@ -228,11 +233,10 @@ for _known in KNOWN_MAIL_DOMAINS:
 
 def normalized_email(series: pd.Series, parts=None) -> pd.Series:
     """Duplicate key: lowercase, +tag dropped, googlemail → gmail; None if unusable."""
-    local, domain = parts or email_parts(series)
-    domain = domain.replace("googlemail.com", "gmail.com")
-    key = local + "@" + domain
-    bad = (is_missing(series) | local.isin(PLACEHOLDER_LOCALS) | domain.isin(PLACEHOLDER_DOMAINS)
-           | local.isin(ROLE_LOCALS) | (local == "") | (domain == ""))
+    local, domain = parts = parts or email_parts(series)
+    # A missing value, a blank or a null token has no "@", so its local part is empty.
+    bad = is_placeholder_email(series, parts) | is_role_email(series, parts) | (local == "") | (domain == "")
+    key = local + "@" + domain.replace("googlemail.com", "gmail.com")
     return key.where(~bad, None)
 
 
@@ -374,6 +378,4 @@ def as_keys(series: pd.Series) -> pd.Series:
             out = np.full(len(values), None, dtype=object)
             out[present] = values[present].astype(np.int64).astype(str).astype(object)
             return pd.Series(out, index=series.index, dtype=object)
-    keys = [None if v is None or v is pd.NA or v != v else (v if type(v) is str else str(v))
-            for v in series.to_numpy(dtype=object)]
-    return pd.Series(keys, index=series.index, dtype=object)
+    return text(series)

@@ -9,7 +9,8 @@ next run on the same source, so history never holds half a run.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.exc import SQLAlchemyError
 
-from checks.errors import HistoryError
+from checks.errors import CleanCRMError, HistoryError
 from connectors import history_schema as hs
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -97,6 +98,22 @@ class HistoryStore:
         with self.engine.begin() as conn:
             conn.execute(hs.runs.update().where(hs.runs.c.id == run_id).values(
                 status="failed", error=error[:4000], finished_at=utcnow()))
+
+    @contextmanager
+    def failing_run_on_error(self, run_id: int) -> Iterator[None]:
+        """Mark the run failed if the block raises, then re-raise.
+
+        Our own errors are already one line that names the place and the fix; anything else is
+        kept with its type.
+        """
+        try:
+            yield
+        except CleanCRMError as exc:
+            self.fail_run(run_id, str(exc))
+            raise
+        except Exception as exc:
+            self.fail_run(run_id, f"{type(exc).__name__}: {exc}")
+            raise
 
     def mark_interrupted(self, source_name: str) -> int:
         """Runs left `running` by a dead process become `failed`; returns how many."""

@@ -6,7 +6,6 @@ import random
 
 import pandas as pd
 import pytest
-from email_validator import EmailNotValidError, validate_email
 
 from checks import values as V
 
@@ -43,18 +42,10 @@ def _address_corpus(n: int = 4000, seed: int = 7) -> list[str]:
     return out
 
 
-def _validator_accepts(value: str) -> bool:
-    try:
-        validate_email(value, check_deliverability=False)
-        return True
-    except EmailNotValidError:
-        return False
-
-
 def test_email_fast_path_never_accepts_what_email_validator_rejects():
     corpus = pd.Series(_address_corpus())
     fast = V.email_syntax_valid(corpus)
-    slow = corpus.map(_validator_accepts).astype(bool)
+    slow = corpus.map(V.email_ok).astype(bool)  # email-validator's full parse
     assert 100 < slow.sum() < len(corpus) - 100, "the corpus must hold plenty of valid and invalid addresses"
     accepted_wrongly = sorted(set(corpus[fast & ~slow]))
     rejected_wrongly = sorted(set(corpus[~fast & slow]))
@@ -140,6 +131,9 @@ def test_phone_info(value, region, valid, e164, number_region, problem):
     pytest.param("12", True, id="too-short"),
     pytest.param("(415) 555-0132", False, id="real"),
     pytest.param("+4930901820", False, id="real-de"),
+    pytest.param("+1 987 654 3210", True, id="descending run with country code"),
+    pytest.param("(212) 345-6789", False, id="real number with a run inside"),
+    pytest.param("+14155550132", False, id="ordinary number"),
 ])
 def test_placeholder_phone(value, placeholder):
     assert bool(V.is_placeholder_phone(s(value)).iat[0]) is placeholder
@@ -240,15 +234,3 @@ def test_to_datetime_naive_utc_and_unreadable_as_nat():
 ])
 def test_as_keys(series, keys):
     assert [None if pd.isna(k) else k for k in V.as_keys(series)] == keys
-
-
-@pytest.mark.parametrize(("value", "placeholder"), [
-    pytest.param("123-456-7890", True, id="ascending run"),
-    pytest.param("+1 987 654 3210", True, id="descending run with country code"),
-    pytest.param("000-000-0000", True, id="zeros"),
-    pytest.param("555-555-5555", True, id="one digit"),
-    pytest.param("(212) 345-6789", False, id="real number with a run inside"),
-    pytest.param("+14155550132", False, id="ordinary number"),
-])
-def test_placeholder_phone_runs(value, placeholder):
-    assert bool(V.is_placeholder_phone(s(value)).iat[0]) is placeholder

@@ -21,7 +21,7 @@ from types import SimpleNamespace
 
 import pandas as pd
 
-from checks.errors import CleanCRMError, SourceError
+from checks.errors import SourceError
 from checks.locks import run_lock
 from connectors.history import HistoryStore
 from connectors.source import open_source
@@ -78,21 +78,25 @@ def standin_run(cfg, *, now=None, only=None, trigger="cli", history=None, progre
             if lock:
                 store.mark_interrupted(cfg.name)
             run_id = store.start_run(cfg.name, as_of, trigger, cfg.fingerprint(), "standin", only)
-            try:
+            with store.failing_run_on_error(run_id):
                 time.sleep(float(settings.get("delay", 0)))
                 if settings.get("fail_mid_run"):
                     raise SourceError("source: connection lost while reading contacts (server closed the connection)")
                 result = _result(source)
                 store.complete_run(run_id, result, "fp")
-            except CleanCRMError as exc:
-                store.fail_run(run_id, str(exc))
-                raise
-            except Exception as exc:
-                store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
-                raise
     finally:
         source.close()
     return SimpleNamespace(run_id=run_id, result=result, seconds=time.perf_counter() - start)
+
+
+def wait_for(predicate, timeout: float = 20.0, step: float = 0.05) -> bool:
+    """Poll `predicate` until it holds (True) or `timeout` seconds pass (False)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(step)
+    return False
 
 
 def free_port() -> int:

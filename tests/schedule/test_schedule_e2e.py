@@ -4,20 +4,11 @@ import json
 import time
 
 import sqlalchemy as sa
-from schedule_standin import standin_run
+from schedule_standin import standin_run, wait_for
 
 from checks.schedule import serve
 from connectors import history_schema as hs
 from connectors.history import HistoryStore
-
-
-def wait_for(predicate, timeout=20.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_scheduler_survives_a_killed_source_and_a_restart_alerting_once(make_cfg, demo_dir, webhook, smtp):

@@ -2,12 +2,11 @@
 
 import sqlite3
 import threading
-import time
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from schedule_standin import standin_run
+from schedule_standin import standin_run, wait_for
 
 from checks import alerts, locks
 from checks.errors import RunLockedError
@@ -67,14 +66,6 @@ def test_postgres_source_dropped_while_scheduled(pg_server, make_cfg, demo_dir, 
 
     def count(status):
         return int((store.runs("demo").status == status).sum())
-
-    def wait_for(predicate, timeout=20):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if predicate():
-                return True
-            time.sleep(0.05)
-        return False
 
     runner = serve(cfg, run_fn=standin_run, history=store, block=False, heartbeat_s=0.5)
     try:

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from schedule_standin import CALLS, set_knobs, standin_run
+from schedule_standin import CALLS, set_knobs, standin_run, wait_for
 
 from checks import locks
 from checks.config import RetryConfig
@@ -34,15 +34,6 @@ def store(demo_dir):
 
 def runs(store):
     return store.runs("demo").sort_values("id").reset_index(drop=True)
-
-
-def wait_for(predicate, timeout=15.0, step=0.05):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(step)
-    return False
 
 
 def test_fire_runs_the_checks_and_records_the_schedule(make_cfg, store):
