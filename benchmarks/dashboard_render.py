@@ -48,7 +48,7 @@ def build(data_dir: Path, runs: int, contacts: int, rebuild: bool) -> Path:
     import pandas as pd
 
     from connectors.history import HistoryStore
-    from dashboard.synthetic import SyntheticSpec, synthesize_history
+    from tests.support.synthetic_history import SyntheticSpec, synthesize_history
 
     data_dir.mkdir(parents=True, exist_ok=True)
     db = data_dir / f"dashboard_history_{runs}x{contacts}.db"

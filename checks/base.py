@@ -184,10 +184,3 @@ def register(cls: type[Check]) -> type[Check]:
         raise ValueError(f"{cls.id}: unknown dimension {cls.dimension}")
     REGISTRY[cls.id] = cls
     return cls
-
-
-def all_checks() -> dict[str, type[Check]]:
-    """Every registered check, importing the dimension modules once."""
-    from checks import accuracy, completeness, consistency, duplication, freshness, fuzzy  # noqa: F401
-
-    return REGISTRY

@@ -14,64 +14,27 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
-from checks.errors import ConfigError
+from connectors.errors import ConfigError
+from connectors.models import (  # noqa: F401 - the mapping's models are part of the config
+    ENTITY_NAMES,
+    EntityConfig,
+    EntityName,
+    FieldMapping,
+    FieldSpec,
+    JoinStep,
+    ReferenceConfig,
+    SourceConfig,
+    StrictModel,
+)
+from connectors.notify import AlertChannel
 
-ENTITY_NAMES = ("contact", "account", "lead", "opportunity", "user")
-EntityName = Literal["contact", "account", "lead", "opportunity", "user"]
 SEVERITIES = ("low", "medium", "high", "critical")
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class JoinStep(_Model):
-    """One LEFT JOIN on the way from an entity's table to a field's column."""
-
-    table: str = Field(description="Table to join.")
-    on: str = Field(description="SQL join condition, e.g. `rel.bean_id = contacts.id AND rel.deleted = 0`.")
-
-
-class FieldSpec(_Model):
-    """A canonical field mapped to something other than one plain column."""
-
-    columns: list[str] | None = Field(None, description="Several columns holding the same kind of value.")
-    sql: str | None = Field(None, description="An SQL expression over the entity's table.")
-    column: str | None = Field(None, description="`table.column` reached through `join`.")
-    join: list[JoinStep] | None = Field(None, description="LEFT JOINs leading to `column`.")
-
-
-FieldMapping = str | list[str] | FieldSpec
-
-
-class EntityConfig(_Model):
-    """How one canonical entity (contact, account …) lies in the CRM."""
-
-    table: str = Field(description="Table (or export file) holding the entity.")
-    key: str = Field(description="Primary-key column; findings are stored by its value.")
-    soft_delete: str | None = Field(
-        None, description="SQL predicate true for soft-deleted rows, e.g. `deleted = 1`; they are never checked."
-    )
-    filter: str | None = Field(None, description="Optional SQL predicate limiting the rows checked.")
-    fields: dict[str, FieldMapping] = Field(
-        default_factory=dict, description="Canonical field → column, list of columns, {sql}, or {join, column}."
-    )
-    required: list[str] = Field(default_factory=list, description="Canonical fields that must be filled.")
-
-
-class ReferenceConfig(_Model):
-    """A link between entities, checked for orphans."""
-
-    name: str | None = Field(None, description="Name shown in findings; default `<from>_to_<entity>`.")
-    from_: str = Field(alias="from", description="`entity.field` holding the foreign key, e.g. `contact.account_id`.")
-    to: str = Field(description="Entity the key points at; its soft deletes count as missing.")
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
-class CheckSettings(_Model):
+class CheckSettings(StrictModel):
     """Per-check overrides."""
 
     enabled: bool = Field(True, description="Run this check.")
@@ -80,7 +43,7 @@ class CheckSettings(_Model):
     params: dict[str, Any] = Field(default_factory=dict, description="Check parameters (thresholds, days …).")
 
 
-class ScheduleEntry(_Model):
+class ScheduleEntry(StrictModel):
     """A cron trigger for scheduled runs."""
 
     name: str = Field("default", description="Name of the schedule, shown on the dashboard.")
@@ -89,7 +52,7 @@ class ScheduleEntry(_Model):
     only: list[str] = Field(default_factory=list, description="Entities, dimensions or check ids to run.")
 
 
-class AlertRule(_Model):
+class AlertRule(StrictModel):
     """A condition that sends an alert once, then a recovery message."""
 
     name: str = Field(description="Rule name, used to de-duplicate alerts.")
@@ -101,27 +64,14 @@ class AlertRule(_Model):
     channels: list[str] = Field(default_factory=list, description="Names of channels under `alerts.channels`.")
 
 
-class AlertChannel(_Model):
-    """Where alerts go."""
-
-    type: Literal["webhook", "email"] = Field(description="`webhook` (JSON, Slack-compatible) or `email`.")
-    url: str | None = Field(None, description="Webhook URL.")
-    smtp_host: str | None = Field(None, description="SMTP server host.")
-    smtp_port: int = Field(25, description="SMTP server port.")
-    sender: str | None = Field(None, description="From address.")
-    recipients: list[str] = Field(default_factory=list, description="To addresses.")
-    username: str | None = Field(None, description="SMTP user (use ${ENV} for secrets).")
-    password: str | None = Field(None, description="SMTP password (use ${ENV}).")
-
-
-class AlertsConfig(_Model):
+class AlertsConfig(StrictModel):
     """Alert rules and channels."""
 
     channels: dict[str, AlertChannel] = Field(default_factory=dict, description="Named channels.")
     rules: list[AlertRule] = Field(default_factory=list, description="Rules.")
 
 
-class RetryConfig(_Model):
+class RetryConfig(StrictModel):
     """Retries of a scheduled run that failed (source down, statement timeout, lost connection)."""
 
     attempts: int = Field(3, ge=1, description="Tries per scheduled run, the first one included; 1 = no retry.")
@@ -130,23 +80,13 @@ class RetryConfig(_Model):
     max_backoff_s: float = Field(900.0, ge=0, description="Longest wait between two tries, in seconds.")
 
 
-class SourceConfig(_Model):
-    """The CRM database, read-only."""
-
-    url: str = Field(description="SQLAlchemy URL, or `csv:///dir` / `xlsx:///file.xlsx`; `${ENV}` allowed.")
-    schema_: str | None = Field(None, alias="schema", description="Database schema holding the CRM tables.")
-    statement_timeout_s: int = Field(600, ge=1, description="Longest a single query may run, in seconds.")
-    chunk_size: int = Field(50_000, ge=100, description="Rows per streamed chunk.")
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
-class HistoryConfig(_Model):
+class HistoryConfig(StrictModel):
     """Where run results are kept."""
 
     url: str | None = Field(None, description="SQLAlchemy URL; default a SQLite file beside the config.")
 
 
-class ScoringConfig(_Model):
+class ScoringConfig(StrictModel):
     """Score weights."""
 
     severity_weights: dict[str, float] = Field(
@@ -158,7 +98,7 @@ class ScoringConfig(_Model):
     )
 
 
-class Config(_Model):
+class Config(StrictModel):
     """The whole `cleancrm.yml`."""
 
     name: str = Field("crm", description="Name of this source, shown on the dashboard and in alerts.")

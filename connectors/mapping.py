@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from checks.config import Config, EntityConfig, FieldSpec
+from connectors.models import EntityConfig, FieldSpec, MappedConfig
 from connectors.source import Source, suggest
 
 KEY = "__key"
@@ -142,7 +142,7 @@ class EntityQuery:
         return f"SELECT COUNT(*) FROM {self.source.table_ref(self.cfg.table)}{self.where()}"
 
 
-def validate_mapping(cfg: Config, source: Source) -> list[str]:
+def validate_mapping(cfg: MappedConfig, source: Source) -> list[str]:
     """Every problem between the config and the live schema, each `location: problem; hint`."""
     errors: list[str] = []
     tables = source.tables()

@@ -1,7 +1,7 @@
 """Alert delivery: a JSON webhook (Slack-compatible) and email over SMTP.
 
 Both raise `NotifyError` with a one-line, readable reason when delivery fails; callers decide
-whether to try again later (see `checks.alerts`).
+whether to try again later (see `checks.app.alerts`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,26 @@ import urllib.request
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from typing import Literal
 
-from checks.config import AlertChannel
-from checks.errors import CleanCRMError
+from pydantic import Field
+
+from connectors.errors import CleanCRMError
+from connectors.models import StrictModel
+
+
+class AlertChannel(StrictModel):
+    """Where alerts go."""
+
+    type: Literal["webhook", "email"] = Field(description="`webhook` (JSON, Slack-compatible) or `email`.")
+    url: str | None = Field(None, description="Webhook URL.")
+    smtp_host: str | None = Field(None, description="SMTP server host.")
+    smtp_port: int = Field(25, description="SMTP server port.")
+    sender: str | None = Field(None, description="From address.")
+    recipients: list[str] = Field(default_factory=list, description="To addresses.")
+    username: str | None = Field(None, description="SMTP user (use ${ENV} for secrets).")
+    password: str | None = Field(None, description="SMTP password (use ${ENV}).")
+
 
 TIMEOUT_S = 10.0
 

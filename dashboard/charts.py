@@ -5,7 +5,6 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-DIMENSIONS = ("accuracy", "completeness", "consistency", "duplication", "freshness")
 # The palette: one colour per dimension, everywhere (charts, badges). Overall is the theme's ink.
 DIMENSION_COLORS = {
     "accuracy": "#2E6FBA",

@@ -103,7 +103,7 @@ def require_run(ctx: Ctx) -> int:
 
 def build(path: str) -> Ctx:
     """Load the config and the list of runs; errors are shown in words and stop the page."""
-    from checks.errors import CleanCRMError
+    from connectors.errors import CleanCRMError
 
     try:
         cfg = load(path)

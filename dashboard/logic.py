@@ -11,15 +11,15 @@ from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
-from checks.export import (  # noqa: F401 - re-exported for the pages
+from checks.app.export import (  # noqa: F401 - re-exported for the pages
     WORKLIST_COLUMNS,
     build_worklist,
     export_bytes,
     owner_summary,
     write_export,
 )
+from checks.base import DIMENSIONS  # noqa: F401 - the pages read it from here
 
-DIMENSIONS = ("accuracy", "completeness", "consistency", "duplication", "freshness")
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 PERIODS = {"30 days": 30, "90 days": 90, "1 year": 365, "All": None}
 
@@ -208,7 +208,7 @@ def next_scheduled(schedule: Iterable, heartbeat: dict | None, now: datetime | N
             if upcoming:
                 when, name = min(upcoming)
                 return {"when": when, "name": name, "origin": "scheduler"}
-    from checks.schedule import cron_trigger  # the scheduler's own cron reading (Sunday = 0, DST-safe)
+    from checks.app.schedule import cron_trigger  # the scheduler's own cron reading (Sunday = 0, DST-safe)
 
     upcoming = []
     for entry in schedule:
@@ -283,7 +283,7 @@ def cluster_status(clusters: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFr
     return out
 
 
-# Worklists and exports live in checks.export, shared with the CLI.
+# Worklists and exports live in checks.app.export, shared with the CLI.
 def fmt_value(value) -> str:
     """A CRM value as text: empty for missing, integers without `.0`."""
     if _missing(value):

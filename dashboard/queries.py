@@ -13,8 +13,8 @@ import pandas as pd
 import sqlalchemy as sa
 import streamlit as st
 
-from connectors import history_schema as hs
 from connectors.history import HistoryStore, utcnow
+from connectors.history import schema as hs
 
 TTL = 60  # seconds a history read is reused; "Run now" and steward decisions clear the caches.
 

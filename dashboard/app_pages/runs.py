@@ -21,7 +21,7 @@ with right:
                "Only one run per source runs at a time, whoever started it (scheduler, CLI or dashboard).")
 if clicked:
     from checks.engine import run_checks
-    from checks.errors import CleanCRMError, RunLockedError
+    from connectors.errors import CleanCRMError, RunLockedError
 
     with st.status("Running the checks…", expanded=False) as status:
         try:

@@ -1,8 +1,4 @@
-"""Helpers for the check tests: run one check on a tiny DataFrame, or the engine on a tiny SQLite CRM.
-
-This folder has no `__init__.py` (it would become a package named `checks`); pyproject's
-`pythonpath = ["."]` keeps the real `checks` package first on sys.path.
-"""
+"""Helpers for the check tests: run one check on a tiny DataFrame, or the engine on a tiny SQLite CRM."""
 
 from __future__ import annotations
 
@@ -14,8 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from checks.base import Context, Outcome, all_checks
+from checks.base import Context, Outcome
 from checks.config import parse_config
+from checks.dimensions import all_checks
 from checks.engine import RunResult, measure, open_checked_source, plan
 from checks.fields import reset_memo
 from connectors.mapping import KEY, FieldColumn

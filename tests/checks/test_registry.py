@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from checks.base import DIMENSIONS, REGISTRY, Check, all_checks, register
+from checks.base import DIMENSIONS, REGISTRY, Check, register
 from checks.config import ENTITY_NAMES, Config, load_config
 from checks.demo.evaluate import GROUP_TO_CHECK, KIND_TO_CHECK
+from checks.dimensions import all_checks
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "cleancrm.example.yml"

@@ -11,7 +11,7 @@ from datetime import datetime
 import pandas as pd
 import pytest
 
-import checks.parallel as parallel
+import checks.engine.parallel as parallel
 from checks.config import parse_config
 from checks.engine import Measurer, measure, plan
 from connectors.mapping import KEY

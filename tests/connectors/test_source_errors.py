@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from checks.config import parse_config
-from checks.errors import SourceError
+from connectors.errors import SourceError
 from connectors.mapping import validate_mapping
 from connectors.presets import build_config
 from connectors.source import open_source, refusal_reason

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from checks.errors import SourceError
+from connectors.errors import SourceError
 from connectors.mapping import KEY, EntityQuery
 from connectors.source import WriteRefusedError, open_source
 

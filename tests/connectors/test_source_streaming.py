@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from checks.errors import SourceError
+from connectors.errors import SourceError
 from connectors.source import open_source
 
 ROWS = 200_000

@@ -10,7 +10,7 @@ import pytest
 
 from checks.config import Config, load_config
 from connectors.history import HistoryStore
-from dashboard.synthetic import demo_with_history
+from tests.support.synthetic_history import demo_with_history
 
 
 @dataclass

@@ -6,8 +6,8 @@ import pytest
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
-from checks.locks import acquire, release
-from connectors import history_schema as hs
+from connectors.history import schema as hs
+from connectors.history.locks import acquire, release
 from dashboard import launch, logic
 
 APP = str(launch.APP)
@@ -176,7 +176,7 @@ def test_every_page_renders_without_error(monkeypatch, demo_history, page):
 def test_a_single_run_has_no_deltas_and_says_so(monkeypatch, empty_config):
     from checks.config import load_config
     from connectors.history import HistoryStore
-    from dashboard.synthetic import spec_from_source, synthesize_history
+    from tests.support.synthetic_history import spec_from_source, synthesize_history
 
     cfg = load_config(empty_config)
     synthesize_history(HistoryStore(cfg.history_url()), spec_from_source(cfg, runs=1, clusters=0))

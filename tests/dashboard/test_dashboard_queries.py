@@ -6,7 +6,8 @@ import sys
 import pandas as pd
 import sqlalchemy as sa
 
-from connectors import history_schema as hs
+from checks.base import DIMENSIONS
+from connectors.history import schema as hs
 from dashboard import charts, launch, queries
 from dashboard.context import config_path_from
 
@@ -93,8 +94,8 @@ def test_heartbeat_is_read(demo_history):
 
 
 def test_palette_is_one_colour_per_dimension():
-    assert set(charts.DIMENSION_COLORS) == set(charts.DIMENSIONS)
-    assert len(set(charts.DIMENSION_COLORS.values())) == len(charts.DIMENSIONS)
+    assert set(charts.DIMENSION_COLORS) == set(DIMENSIONS)
+    assert len(set(charts.DIMENSION_COLORS.values())) == len(DIMENSIONS)
     fig = charts.trend_chart(pd.DataFrame({"as_of": pd.date_range("2025-01-01", periods=2).tolist() * 2,
                                            "series": ["accuracy"] * 2 + ["overall"] * 2, "value": [90, 91, 80, 81]}),
                              pd.DataFrame({"id": [1], "name": ["clean-up"], "date": [pd.Timestamp("2025-01-01 12:00")]}))

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from dashboard.launch import streamlit_command
-from dashboard.synthetic import demo_with_history
+from tests.support.synthetic_history import demo_with_history
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

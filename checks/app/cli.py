@@ -1,0 +1,315 @@
+"""The `cleancrm` command: demo, init, run, findings, compare, annotate, runs, checks, dashboard, schedule.
+
+Exit codes: 0 the command did its job; 1 a quality gate (`--fail-under`) was not met; 2 an error,
+reported on one line per problem, naming the place and the fix.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from connectors.errors import CleanCRMError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Data-quality monitor for CRM databases.")
+
+ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Path of cleancrm.yml.")]
+
+
+def _fail(exc: CleanCRMError) -> None:
+    for line in str(exc).splitlines():
+        typer.echo(f"error: {line}", err=True)
+    raise typer.Exit(exc.exit_code)
+
+
+def _guard(fn):
+    """Turn our errors into one-line messages and exit code 2."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except CleanCRMError as exc:
+            _fail(exc)
+
+    return wrapper
+
+
+def _parse_when(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise CleanCRMError(f"{option}: {value!r} is not an ISO date or time; e.g. 2026-11-23 or 2026-11-23T06:00") from None
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _history(config: Path):
+    from checks.config import load_config
+    from connectors.history import HistoryStore
+
+    cfg = load_config(config)
+    return cfg, HistoryStore(cfg.history_url())
+
+
+@app.command()
+@_guard
+def demo(out: Annotated[Path, typer.Option(help="Folder to write the demo CRM into.")] = Path("demo"),
+         contacts: Annotated[int, typer.Option(min=50, help="Number of contacts.")] = 5000,
+         seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same CRM.")] = 42,
+         as_of: Annotated[str | None, typer.Option(help="The demo's today (ISO date); default: today.")] = None,
+         history: Annotated[bool, typer.Option(help="Backfill 12 weekly runs of history.")] = True) -> None:
+    """Generate a demo CRM (SQLite) with known defects, its ground truth, a config and a history."""
+    from checks.demo import build_and_write
+
+    when = _parse_when(as_of, "--as-of")
+    result = build_and_write(out, contacts, seed, when, history=history,
+                             progress=lambda i, n: typer.echo(f"  history run {i}/{n}", err=True) if sys.stderr.isatty() else None)
+    typer.echo(f"Demo CRM written to {result.db_path} ({result.counts['contact']} contacts) in {result.seconds:.1f} s")
+    typer.echo(f"Ground truth: {result.ground_truth_path}")
+    typer.echo(f"Config: {result.config_path}")
+    typer.echo(f"Next: cleancrm run --config {result.config_path}   |   cleancrm dashboard --config {result.config_path}")
+
+
+@app.command()
+@_guard
+def init(url: Annotated[str, typer.Option(help="Database URL of the CRM (read-only), or csv:///folder.")],
+         out: Annotated[Path, typer.Option(help="Where to write the starter config.")] = Path("cleancrm.yml"),
+         schema: Annotated[str | None, typer.Option(help="Database schema holding the CRM tables.")] = None,
+         preset: Annotated[str | None, typer.Option(help="salesforce, suitecrm, hubspot or demo; default: detect.")] = None) -> None:
+    """Reflect a CRM database, detect its preset and write a starter config that runs as is."""
+    from checks.config import interpolate_env
+    from connectors.presets import build_config, detect_preset, to_yaml
+    from connectors.source import open_source
+
+    source = open_source(interpolate_env(url, "--url"), schema=schema)
+    detected, spelling = detect_preset(source) if preset is None else (preset, "")
+    config = build_config(source, url, detected, spelling)
+    if schema:
+        config["source"]["schema"] = schema
+    if not config["entities"]:
+        raise CleanCRMError(f"--url: no CRM tables recognised in {source.url_for_display}; write the mapping by hand from cleancrm.example.yml")
+    out.write_text(to_yaml(config, "init"))
+    typer.echo(f"Detected {detected}{f' ({spelling} names)' if spelling else ''}: {', '.join(config['entities'])}")
+    typer.echo(f"Wrote {out}; check it with: cleancrm run --config {out}")
+
+
+@app.command()
+@_guard
+def run(config: ConfigOpt,
+        json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+        now: Annotated[str | None, typer.Option(help="Measure as of this time (ISO); default: now.")] = None,
+        only: Annotated[str | None, typer.Option(help="A dimension, entity or check id (comma-separated).")] = None,
+        fail_under: Annotated[float | None, typer.Option(help="Exit 1 when the overall score is below this.")] = None) -> None:
+    """Run the checks once and store the results in the history."""
+    from checks.app.progress import terminal_progress
+    from checks.app.report import result_json, summary_table
+    from checks.config import load_config
+    from checks.engine import run_checks
+
+    cfg = load_config(config)
+    progress = None if json_out else terminal_progress()
+    try:
+        outcome = run_checks(cfg, now=_parse_when(now, "--now"), only=only, progress=progress)
+    finally:
+        _evaluate_alerts(cfg)  # cron and Airflow users get alerts too, for failed runs as well
+    if progress:
+        progress.close()
+    if json_out:
+        typer.echo(json.dumps(result_json(outcome), indent=2, default=str))
+    else:
+        typer.echo(summary_table(outcome))
+    score = outcome.result.overall
+    if fail_under is not None and (score is None or score < fail_under):
+        typer.echo(f"Quality gate failed: overall score {score if score is None else round(score, 1)} < {fail_under}",
+                   err=True)
+        raise typer.Exit(1)
+
+
+def _evaluate_alerts(cfg) -> None:
+    url = cfg.history_url()
+    if not cfg.alerts.rules or (url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists()):
+        return  # no rules, or no history yet: a run refused before it started writes nothing
+    from checks.app.alerts import evaluate
+    from connectors.history import HistoryStore
+
+    try:
+        evaluate(cfg, HistoryStore(cfg.history_url()))
+    except CleanCRMError as exc:
+        typer.echo(f"warning: alerts not evaluated: {exc}", err=True)
+
+
+@app.command()
+@_guard
+def findings(config: ConfigOpt,
+             run_ref: Annotated[str, typer.Option("--run", help="Run id or 'latest'.")] = "latest",
+             check: Annotated[str | None, typer.Option(help="Only this check id.")] = None,
+             dimension: Annotated[str | None, typer.Option(help="Only this dimension.")] = None,
+             entity: Annotated[str | None, typer.Option(help="Only this entity.")] = None,
+             owner: Annotated[str | None, typer.Option(help="Only this owner; '(no owner)' for none.")] = None,
+             severity: Annotated[str | None, typer.Option(help="Only this severity.")] = None,
+             fmt: Annotated[str, typer.Option("--format", help="csv, json or xlsx.")] = "csv",
+             out: Annotated[Path | None, typer.Option(help="File to write (xlsx needs one); default stdout.")] = None) -> None:
+    """The offending records of a run as a worklist: record id, reason, value and suggested fix."""
+    from checks.app.export import build_worklist
+
+    cfg, store = _history(config)
+    run_id = store.resolve_run(run_ref, cfg.name)
+    work = build_worklist(store, run_id, check=check, dimension=dimension, entity=entity, owner=owner,
+                          severity=severity)
+    _emit(work, fmt, out)
+
+
+def _emit(frame, fmt: str, out: Path | None) -> None:
+    from checks.app.export import write_export
+
+    fmt = fmt.lower()
+    if fmt not in ("csv", "json", "xlsx"):
+        raise CleanCRMError(f"--format: {fmt!r} is not supported; use csv, json or xlsx")
+    if fmt == "json":
+        text = frame.to_json(orient="records", indent=1, force_ascii=False)
+        (out.write_text(text) if out else typer.echo(text))
+    elif fmt == "xlsx" and out is None:
+        raise CleanCRMError("--out: an xlsx export needs a file; add --out worklist.xlsx")
+    elif out is not None:
+        write_export(frame, out, fmt)
+    else:
+        typer.echo(frame.to_csv(index=False), nl=False)
+    if out is not None:
+        typer.echo(f"{len(frame)} rows written to {out}", err=True)
+
+
+@app.command()
+@_guard
+def compare(config: ConfigOpt, run_a: Annotated[str, typer.Argument(help="Earlier run id.")],
+            run_b: Annotated[str, typer.Argument(help="Later run id or 'latest'.")],
+            fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table") -> None:
+    """Per check: records fixed, still failing and newly failing between two runs."""
+    cfg, store = _history(config)
+    a, b = store.resolve_run(run_a, cfg.name), store.resolve_run(run_b, cfg.name)
+    table = store.compare(a, b)
+    if fmt == "json":
+        typer.echo(table.to_json(orient="records", indent=1))
+    elif fmt == "csv":
+        typer.echo(table.to_csv(index=False), nl=False)
+    else:
+        typer.echo(f"Run {a} → run {b}")
+        typer.echo(table.to_string(index=False) if len(table) else "no findings in either run")
+        typer.echo(f"Total: fixed {int(table.fixed.sum())}, still failing {int(table.still_failing.sum())}, "
+                   f"newly failing {int(table.newly_failing.sum())}")
+
+
+@app.command()
+@_guard
+def annotate(config: ConfigOpt, name: Annotated[str, typer.Argument(help="What was done, e.g. 'Phone clean-up'.")],
+             date: Annotated[str, typer.Option(help="When it happened (ISO date or time).")],
+             scope: Annotated[str | None, typer.Option(help="Entity, dimension or check it touched.")] = None,
+             note: Annotated[str | None, typer.Option(help="Free text.")] = None) -> None:
+    """Record an intervention (a clean-up, an import) to mark on trend charts and compare around."""
+    cfg, store = _history(config)
+    ann_id = store.add_annotation(cfg.name, name, _parse_when(date, "--date"), scope, note)
+    typer.echo(f"Annotation {ann_id} recorded: {name} on {date}")
+
+
+@app.command()
+@_guard
+def runs(config: ConfigOpt, limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20) -> None:
+    """List the runs in the history with status, score and errors."""
+    cfg, store = _history(config)
+    table = store.runs(cfg.name).head(limit)
+    if not len(table):
+        typer.echo(f"No runs yet; run one with: cleancrm run --config {config}")
+        return
+    cols = ["id", "as_of", "status", "trigger", "overall_score", "error"]
+    typer.echo(table[cols].to_string(index=False))
+
+
+@app.command("checks")
+def list_checks() -> None:
+    """List every check with its dimension, entities and what it measures."""
+    from checks.dimensions import all_checks
+
+    for cid, cls in sorted(all_checks().items()):
+        first = (cls.__doc__ or "").strip().splitlines()[0]
+        typer.echo(f"{cid:34} {cls.dimension:13} {','.join(cls.entities):40} {first}")
+
+
+@app.command()
+@_guard
+def duplicates(config: ConfigOpt, run_ref: Annotated[str, typer.Option("--run", help="Run id or 'latest'.")] = "latest",
+               fmt: Annotated[str, typer.Option("--format", help="csv, json or xlsx.")] = "csv",
+               out: Annotated[Path | None, typer.Option(help="File to write.")] = None) -> None:
+    """The merge worklist: duplicate clusters with tier, score, members, survivor and merge plan."""
+    from checks.app.export import duplicate_worklist
+
+    cfg, store = _history(config)
+    run_id = store.resolve_run(run_ref, cfg.name)
+    _emit(duplicate_worklist(store, run_id), fmt, out)
+
+
+@app.command()
+@_guard
+def dashboard(config: ConfigOpt = Path("cleancrm.yml"),
+              port: Annotated[int | None, typer.Option(help="Port to serve on.")] = None) -> None:
+    """Open the Streamlit dashboard on the history of this config."""
+    import subprocess
+
+    from checks.config import load_config
+
+    load_config(config)  # report config errors here, not in the browser
+    # The dashboard is the layer above: started as a module, never imported from here.
+    command = [sys.executable, "-m", "dashboard", "--config", str(config.resolve())]
+    if port:
+        command += ["--port", str(port)]
+    raise typer.Exit(subprocess.run(command).returncode)
+
+
+@app.command()
+@_guard
+def schedule(config: ConfigOpt,
+             next_only: Annotated[bool, typer.Option("--next", help="Print the next run times and exit.")] = False,
+             scheduler_id: Annotated[str | None, typer.Option(help="Name of this scheduler's heartbeat.")] = None,
+             heartbeat_s: Annotated[float, typer.Option(help="Seconds between heartbeats.")] = 30.0) -> None:
+    """Run the checks on the config's cron schedules until stopped (Ctrl-C or SIGTERM)."""
+    import logging
+
+    from checks.app.schedule import next_run_times, serve
+    from checks.config import load_config
+
+    cfg = load_config(config)
+    if next_only:
+        for name, when in next_run_times(cfg).items():
+            typer.echo(f"{name}: {when.isoformat()}")
+        return
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    serve(cfg, scheduler_id=scheduler_id, heartbeat_s=heartbeat_s)
+
+
+alerts_app = typer.Typer(help="Alert rules.", no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
+
+
+@alerts_app.command("check")
+@_guard
+def alerts_check(config: ConfigOpt) -> None:
+    """Evaluate the alert rules now (a cron watchdog for a scheduler that stopped beating)."""
+    from checks.config import load_config
+
+    _evaluate_alerts(load_config(config))
+
+
+def main() -> None:
+    """Entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
