@@ -1,0 +1,276 @@
+"""Measuring a run: each entity read once, row checks chunk by chunk, entity checks on the whole.
+
+Each entity is read once, in chunks, with only the columns its checks need; row checks run chunk
+by chunk, entity-wide checks (duplicates, bulk updates) on the few columns they need, gathered.
+Table-wide figures come from one SQL aggregate per table.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from checks import values as V
+from checks.base import FAILURE_COLUMNS, Check, Context, Outcome, prepared_column
+from checks.config import Config
+from checks.engine.parallel import ChunkJob, ChunkRunner, key_ranges, prepare_chunk
+from checks.engine.plan import Planned
+from checks.fields import reset_memo
+from checks.scoring import record_scores, score_table
+from connectors.mapping import KEY, EntityQuery
+from connectors.source import Source
+
+Progress = Callable[[str, str, int, int], None]  # (entity, stage, done, total)
+
+
+@dataclass
+class RunResult:
+    """Everything a run measured, ready to be stored."""
+
+    check_results: pd.DataFrame
+    scores: pd.DataFrame
+    findings: pd.DataFrame
+    record_scores: pd.DataFrame
+    overall: float | None
+    rows_read: dict[str, int] = field(default_factory=dict)
+    seconds_by_dimension: dict[str, float] = field(default_factory=dict)
+    clusters: pd.DataFrame | None = None
+    cluster_members: pd.DataFrame | None = None
+
+
+class Measurer:
+    """Runs planned checks against a source."""
+
+    def __init__(self, cfg: Config, source: Source, now: datetime, progress: Progress | None = None,
+                 decisions: dict[str, dict[str, str]] | None = None):
+        self.cfg, self.source, self.now, self.progress = cfg, source, now, progress
+        self.queries = {e: EntityQuery(source, e, ent) for e, ent in cfg.entities.items()}
+        self._cache: dict[str, object] = {}
+        self.shared = {"live_keys": self.live_keys, "inactive_users": self.inactive_users,
+                       "contact_emails": self.contact_emails, "aggregates": {}, "decisions": decisions or {}}
+        self.timings: dict[str, float] = {}  # seconds per dimension, over all entities
+
+    # -- what checks may ask about other entities ----------------------------------------------
+    def _read(self, entity: str, fields: list[str]) -> pd.DataFrame:
+        sql, _ = self.queries[entity].select(fields)
+        frames = [f for f in self.source.stream(sql, self.cfg.source.chunk_size)]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[KEY, *fields])
+
+    def live_keys(self, entity: str) -> set[str]:
+        """Keys of the entity's live (not soft-deleted) records."""
+        if f"keys:{entity}" not in self._cache:
+            keys = set() if entity not in self.queries else set(V.as_keys(self._read(entity, [])[KEY]).dropna())
+            self._cache[f"keys:{entity}"] = keys
+        return self._cache[f"keys:{entity}"]
+
+    def inactive_users(self) -> set[str] | None:
+        """Keys of users whose active flag is false (None when users or their flag are unmapped)."""
+        if "inactive" not in self._cache:
+            ent = self.cfg.entities.get("user")
+            if ent is None or "active" not in ent.fields:
+                self._cache["inactive"] = None
+            else:
+                from checks.dimensions.consistency import inactive_user_keys
+
+                users = self._read("user", ["active"])
+                users[KEY] = V.as_keys(users[KEY])
+                self._cache["inactive"] = inactive_user_keys(users, "active")
+        return self._cache["inactive"]
+
+    def contact_emails(self) -> dict[str, str] | None:
+        """Normalised contact email (duplication.exact_email's key) → the contact's key."""
+        if "emails" not in self._cache:
+            ent = self.cfg.entities.get("contact")
+            if ent is None or "email" not in ent.fields:
+                self._cache["emails"] = None
+            else:  # the contact pass did not leave them (leads measured alone, or exact_email disabled)
+                from checks.dimensions.duplication import email_key
+
+                frame = self._read("contact", ["email"])
+                self.remember_contact_emails(frame, email_key(frame, self.queries["contact"].field_columns("email")[0]))
+                reset_memo()
+        return self._cache["emails"]
+
+    def remember_contact_emails(self, frame: pd.DataFrame, keys: pd.Series) -> None:
+        """Keep normalised contact emails → key (from the contact pass, so leads need no second read)."""
+        pairs = pd.DataFrame({"e": keys, "k": V.as_keys(frame[KEY])}).dropna().drop_duplicates("e")
+        self._cache["emails"] = dict(zip(pairs.e, pairs.k, strict=True))
+
+    def aggregates(self, entity: str) -> dict | None:
+        """One SQL aggregate for the table: rows, newest/oldest update, age buckets."""
+        from checks.dimensions.freshness import AGE_BUCKETS, OLDEST_BUCKET
+
+        query = self.queries[entity]
+        cols = query.field_columns("modified_at")
+        if not cols:
+            return None
+        sql, _ = query.select(["modified_at"])
+        m = self.source.quote("modified_at")
+        params, cases = {}, []
+        lower = None
+        for days, _label in AGE_BUCKETS:
+            params[f"t{days}"] = self._bind(self.now - pd.Timedelta(days=days))
+            cond = f"q.{m} >= :t{days}" + (f" AND q.{m} < :t{lower}" if lower else "")
+            cases.append(f"SUM(CASE WHEN {cond} THEN 1 ELSE 0 END)")
+            lower = days
+        cases.append(f"SUM(CASE WHEN q.{m} < :t{lower} THEN 1 ELSE 0 END)")
+        agg = f"SELECT COUNT(*), MAX(q.{m}), MIN(q.{m}), {', '.join(cases)} FROM ({sql}) q"
+        row = self.source.read_frame(agg, params).iloc[0].tolist()
+        labels = [label for _, label in AGE_BUCKETS] + [OLDEST_BUCKET]
+        newest = V.to_datetime(pd.Series([row[1]])).iat[0]
+        return {"rows": int(row[0] or 0), "newest": None if pd.isna(newest) else str(newest),
+                "buckets": {lbl: int(v or 0) for lbl, v in zip(labels, row[3:], strict=True)}}
+
+    def _bind(self, ts: datetime):
+        # SQLite keeps dates as text: compare with text of the same shape.
+        return ts.strftime("%Y-%m-%d %H:%M:%S") if self.source.dialect == "sqlite" else ts
+
+    def _key_boundaries(self, query: EntityQuery) -> list:
+        """Every chunk_size-th live key, in key order: where the workers' ranges start."""
+        keys = self.source.read_frame(query.boundaries_sql(), {"size": self.cfg.source.chunk_size})
+        if not len(keys):
+            return []
+        # Plain Python values to bind; a key repeated (a non-unique key) starts one range only.
+        return [k for k in dict.fromkeys(keys.iloc[:, 0].tolist()) if k is not None and k == k]
+
+    def _prepare_lookups(self, entity: str, planned: list[Planned]) -> None:
+        """Read what row checks ask of other entities now, so forked workers inherit it."""
+        ids = {p.check.id for p in planned}
+        if "consistency.orphans" in ids:
+            for p in planned:
+                for _, target in p.params.get("_references", []):
+                    self.live_keys(target)
+        if "consistency.owner_inactive" in ids:
+            self.inactive_users()
+        if "duplication.lead_contact" in ids:
+            self.contact_emails()
+
+    # -- measuring -----------------------------------------------------------------------------
+    def measure_entity(self, entity: str, planned: list[Planned]) -> tuple[dict[int, Outcome], pd.Series, float]:
+        """Outcomes per planned check (by position), owners by key, rows read."""
+        ent = self.cfg.entities[entity]
+        mapped = list(ent.fields)
+        fields = set(ent.required) | {"owner_id"} & set(mapped)
+        for p in planned:
+            fields |= set(p.check.needed_fields(mapped))
+            fields |= {f for f, _ in p.params.get("_references", [])}
+        query = self.queries[entity]
+        sql, cols = query.select(sorted(fields))
+        columns: dict[str, list] = {}
+        for fc in cols:
+            columns.setdefault(fc.field, []).append(fc)
+        if any(p.check.dimension == "freshness" for p in planned):
+            self.shared["aggregates"][entity] = self.aggregates(entity)
+        contexts = {i: Context(entity, self.now, columns, p.params, self.shared) for i, p in enumerate(planned)}
+        outcomes = {i: Outcome.empty() for i in range(len(planned))}
+        timings = {i: 0.0 for i in range(len(planned))}
+        row_checks = [i for i, p in enumerate(planned) if p.check.scope == "row"]
+        entity_checks = [i for i, p in enumerate(planned) if p.check.scope == "entity"]
+        keyed = [i for i in entity_checks if type(planned[i].check).chunk_keys is not Check.chunk_keys]
+        # The entity pass reads the prepared keys of keyed checks and the fields of the others.
+        entity_fields = [f for i in entity_checks for f in (planned[i].check.entity_fields if i in keyed
+                                                            else planned[i].check.needed_fields(mapped))]
+        keep = list(dict.fromkeys([KEY] + [fc.label for f in entity_fields for fc in columns.get(f, [])])) \
+            if entity_checks else []
+        aggregates = self.shared["aggregates"].get(entity)
+        # The freshness aggregate has counted the rows already; otherwise one COUNT(*).
+        total = aggregates["rows"] if aggregates else self.source.scalar(query.count_sql()) or 0
+        self._prepare_lookups(entity, planned)
+        job = ChunkJob(planned, contexts, row_checks, keyed, keep,
+                       columns["owner_id"][0].label if "owner_id" in columns else None, self.source,
+                       query.range_select(sorted(fields)), self.cfg.source.chunk_size)
+        read = 0
+
+        def on_rows(n: int) -> None:
+            nonlocal read
+            read += n
+            if self.progress:
+                self.progress(entity, "rows", read, total)
+
+        runner = ChunkRunner(job, total, on_rows)
+        if runner.parallel:
+            runner.submit_ranges(key_ranges(self._key_boundaries(query)))
+        else:
+            for chunk in self.source.stream(sql, self.cfg.source.chunk_size):
+                runner.measure_here(prepare_chunk(chunk))
+        results = runner.finish()
+        rows = sum(r.rows for r in results)
+        for position, i in enumerate(row_checks):
+            outcomes[i] = Outcome.combine([r.outcomes[position] for r in results])
+        for r in results:
+            for i, secs in r.seconds.items():
+                timings[i] += secs
+        if entity_checks:
+            gathered = [r.gathered for r in results if r.gathered is not None]
+            whole = pd.concat(gathered, ignore_index=True) if gathered else pd.DataFrame(columns=keep)
+            for i in keyed:  # aligned with the gathered chunks, in order
+                keys = np.concatenate([r.keys[i] for r in results]) if results else np.empty(0, dtype=object)
+                whole[prepared_column(planned[i].check)] = pd.Series(keys, index=whole.index, dtype=object)
+            whole = whole.drop_duplicates(KEY).reset_index(drop=True)
+            for i in entity_checks:
+                t = time.perf_counter()
+                outcomes[i] = planned[i].check.evaluate(whole, contexts[i])
+                timings[i] += time.perf_counter() - t
+            reset_memo()
+            from checks.dimensions.duplication import ExactEmail
+
+            email_keys = prepared_column(ExactEmail)
+            if entity == "contact" and email_keys in whole and "emails" not in self._cache:
+                self.remember_contact_emails(whole, whole[email_keys])
+        owners = [r.owners for r in results if r.owners is not None]
+        owner_series = pd.concat(owners) if owners else pd.Series(dtype=object)
+        owner_series = owner_series[~owner_series.index.duplicated()]
+        for i, p in enumerate(planned):
+            self.timings[p.check.dimension] = self.timings.get(p.check.dimension, 0.0) + timings[i]
+        return outcomes, owner_series, rows
+
+
+def measure(cfg: Config, source: Source, planned: list[Planned], now: datetime,
+            progress: Progress | None = None, decisions: dict[str, dict[str, str]] | None = None) -> RunResult:
+    """Run the planned checks and score them."""
+    m = Measurer(cfg, source, now, progress, decisions)
+    result_rows, finding_parts, owners, rows_read = [], [], {}, {}
+    cluster_parts, member_parts = [], []
+    for entity in cfg.entities:
+        mine = [p for p in planned if p.entity == entity]
+        if not mine:
+            continue
+        outcomes, owner_series, rows = m.measure_entity(entity, mine)
+        owners[entity], rows_read[entity] = owner_series, rows
+        for i, p in enumerate(mine):
+            out = outcomes[i]
+            if out.clusters is not None:
+                cluster_parts.append(out.clusters[0])
+                member_parts.append(out.clusters[1])
+            failed = len(out.failures)
+            score = None if out.applicable == 0 else round(100 * (1 - min(failed, out.applicable) / out.applicable), 4)
+            result_rows.append({"check_id": p.check.id, "entity": entity, "dimension": p.check.dimension,
+                                "fields": ",".join(p.check.needed_fields(cfg.entities[entity].fields) or
+                                                   [f for f in p.params.get("_required", [])]),
+                                "severity": p.severity, "weight": p.weight, "applicable": out.applicable,
+                                "failed": failed, "score": score, "metrics": json.dumps(out.metrics, default=str)})
+            if failed:
+                f = out.failures.reindex(columns=FAILURE_COLUMNS)
+                finding_parts.append(f.assign(check_id=p.check.id, entity=entity, severity=p.severity))
+    results = pd.DataFrame(result_rows)
+    findings = pd.concat(finding_parts, ignore_index=True) if finding_parts else pd.DataFrame(
+        columns=[*FAILURE_COLUMNS, "check_id", "entity", "severity"])
+    findings["owner"] = None
+    for entity, series in owners.items():
+        mask = findings.entity == entity
+        if mask.any() and len(series):
+            findings.loc[mask, "owner"] = findings.loc[mask, "record_key"].map(series)
+    if len(results):
+        scores, overall = score_table(results, cfg.scoring)
+    else:
+        scores, overall = pd.DataFrame(columns=["scope", "entity", "dimension", "field", "score"]), None
+    rec = record_scores(findings, results, cfg.scoring, owners) if len(results) else pd.DataFrame()
+    clusters = pd.concat(cluster_parts, ignore_index=True) if cluster_parts else None
+    members = pd.concat(member_parts, ignore_index=True) if member_parts else None
+    return RunResult(results, scores, findings, rec, overall, rows_read, m.timings, clusters, members)

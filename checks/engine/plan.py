@@ -1,0 +1,58 @@
+"""Planning a run: which checks apply to which entity, with the config's settings applied."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from checks.base import Check
+from checks.config import Config
+from checks.dimensions import all_checks
+from connectors.errors import ConfigError
+from connectors.source import suggest
+
+
+@dataclass
+class Planned:
+    """A check instance with its effective settings, for one entity."""
+
+    check: Check
+    entity: str
+    severity: str
+    weight: float
+    params: dict
+
+
+
+def _matches(only: str | None, p: Planned) -> bool:
+    if not only:
+        return True
+    wanted = {o.strip() for o in only.split(",") if o.strip()}
+    return bool(wanted & {p.check.id, p.check.dimension, p.entity})
+
+
+def plan(cfg: Config, only: str | None = None) -> list[Planned]:
+    """The checks to run on each configured entity, with config overrides applied."""
+    registry = all_checks()
+    unknown = [cid for cid in cfg.checks if cid not in registry]
+    if unknown:
+        raise ConfigError("\n".join(f"checks.{c}: no such check{suggest(c, list(registry))}; `cleancrm checks` lists them"
+                                    for c in unknown))
+    planned = []
+    for entity, ent in cfg.entities.items():
+        for cid, cls in registry.items():
+            check = cls()
+            settings = cfg.check_settings(cid)
+            if not settings.enabled or not check.applies_to(entity, ent.fields):
+                continue
+            params = dict(settings.params)
+            params["_required"] = list(ent.required)
+            params["_references"] = [(r.from_.split(".", 1)[1], r.to) for r in cfg.references
+                                     if r.from_.split(".", 1)[0] == entity]
+            planned.append(Planned(check, entity, settings.severity or cls.severity,
+                                   cls.weight if settings.weight is None else settings.weight, params))
+    if only:
+        selected = [p for p in planned if _matches(only, p)]
+        if not selected:
+            raise ConfigError(f"--only: {only!r} matches no check, dimension or entity; `cleancrm checks` lists them")
+        planned = selected
+    return planned
