@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from checks import values as V
+from checks import values as value_checks
 from checks.base import Context
 from connectors.mapping import FieldColumn
 
@@ -33,8 +33,8 @@ def distinct(frame: pd.DataFrame, fc: FieldColumn) -> tuple[np.ndarray, pd.Serie
     """A column's row codes and distinct values (as text), for checks that work per distinct value."""
 
     def compute():
-        codes, uniques = V.distinct(frame[fc.label])
-        return codes, V.text(uniques)
+        codes, uniques = value_checks.distinct(frame[fc.label])
+        return codes, value_checks.text(uniques)
 
     return memo(frame, f"distinct:{fc.label}", compute)
 
@@ -44,7 +44,7 @@ def per_distinct(frame: pd.DataFrame, fc: FieldColumn, name: str, vectorised, fi
 
     def compute():
         codes, values = distinct(frame, fc)
-        return V.spread(codes, vectorised(values), fill, frame.index)
+        return value_checks.spread(codes, vectorised(values), fill, frame.index)
 
     return memo(frame, f"{name}:{fc.label}", compute)
 
@@ -52,14 +52,14 @@ def per_distinct(frame: pd.DataFrame, fc: FieldColumn, name: str, vectorised, fi
 def usable(frame: pd.DataFrame, fc: FieldColumn) -> pd.Series:
     """Values that are present (not null, blank or a null token)."""
     column = frame[fc.label]
-    if not V.holds_text(column):  # numbers, timestamps: only a null is missing
+    if not value_checks.holds_text(column):  # numbers, timestamps: only a null is missing
         return memo(frame, f"usable:{fc.label}", column.notna)
-    return ~per_distinct(frame, fc, "missing", V.missing_values, fill=True)
+    return ~per_distinct(frame, fc, "missing", value_checks.missing_values, fill=True)
 
 
 def garbled(frame: pd.DataFrame, fc: FieldColumn) -> pd.Series:
     """Text garbled by a wrong encoding (see `values.garbled`)."""
-    return per_distinct(frame, fc, "garbled", V.garbled, fill=False)
+    return per_distinct(frame, fc, "garbled", value_checks.garbled, fill=False)
 
 
 def countries(frame: pd.DataFrame, ctx: Context) -> pd.Series:
@@ -67,7 +67,7 @@ def countries(frame: pd.DataFrame, ctx: Context) -> pd.Series:
     cols = ctx.cols("country")
     if not cols:
         return pd.Series(None, index=frame.index, dtype=object)
-    return memo(frame, "countries", lambda: V.country_codes(frame[cols[0].label]))
+    return memo(frame, "countries", lambda: value_checks.country_codes(frame[cols[0].label]))
 
 
 def email_view(frame: pd.DataFrame, fc: FieldColumn) -> pd.DataFrame:
@@ -78,10 +78,10 @@ def email_view(frame: pd.DataFrame, fc: FieldColumn) -> pd.DataFrame:
         present = usable(frame, fc)
         syntax = np.zeros(len(frame), dtype=bool)
         if present.any():
-            syntax[present.to_numpy()] = V.email_syntax_valid(values[present]).to_numpy(dtype=bool)
+            syntax[present.to_numpy()] = value_checks.email_syntax_valid(values[present]).to_numpy(dtype=bool)
         syntax = pd.Series(syntax, index=frame.index)
-        local, domain = V.email_parts(values)
-        placeholder = present & syntax & V.is_placeholder_email(values, (local, domain))
+        local, domain = value_checks.email_parts(values)
+        placeholder = present & syntax & value_checks.is_placeholder_email(values, (local, domain))
         return pd.DataFrame({"present": present, "syntax_ok": syntax, "placeholder": placeholder,
                              "local": local, "domain": domain})
 
@@ -93,12 +93,12 @@ def phone_view(frame: pd.DataFrame, fc: FieldColumn, ctx: Context) -> pd.DataFra
 
     def compute():
         present = usable(frame, fc)
-        placeholder = present & per_distinct(frame, fc, "placeholder", V.placeholder_phones, fill=False)
+        placeholder = present & per_distinct(frame, fc, "placeholder", value_checks.placeholder_phones, fill=False)
         checkable = (present & ~placeholder).to_numpy()
-        info = V.phone_info(V.text(frame.loc[checkable, fc.label]), countries(frame, ctx)[checkable])
+        info = value_checks.phone_info(value_checks.text(frame.loc[checkable, fc.label]), countries(frame, ctx)[checkable])
         view = info.reindex(frame.index)  # rows not checked: not valid, nothing known
         view["valid"] = view["valid"].fillna(False).astype(bool)
-        for name in V.PHONE_INFO[1:]:
+        for name in value_checks.PHONE_INFO[1:]:
             view[name] = view[name].astype(object).where(view[name].notna(), None)
         view["present"], view["placeholder"] = present, placeholder
         return view
@@ -111,7 +111,7 @@ def name_view(frame: pd.DataFrame, fc: FieldColumn) -> pd.DataFrame:
 
     def compute():
         present = usable(frame, fc)
-        junk = present & per_distinct(frame, fc, "junk", V.junk_names, fill=False)
+        junk = present & per_distinct(frame, fc, "junk", value_checks.junk_names, fill=False)
         return pd.DataFrame({"present": present, "junk": junk, "real": present & ~junk})
 
     return memo(frame, f"name:{fc.label}", compute)
@@ -122,7 +122,7 @@ def dates(frame: pd.DataFrame, ctx: Context, name: str) -> pd.Series | None:
     cols = ctx.cols(name)
     if not cols:
         return None
-    return memo(frame, f"date:{name}", lambda: V.to_datetime(frame[cols[0].label]))
+    return memo(frame, f"date:{name}", lambda: value_checks.to_datetime(frame[cols[0].label]))
 
 
 def truthy(series: pd.Series) -> pd.Series:

@@ -1,11 +1,14 @@
-"""Phone validity at scale: phonenumbers' own metadata, applied without its per-call overhead.
+"""Phone numbers: the one E.164 normal form, and validity at scale from phonenumbers' own metadata.
+
+`normalise_phone` is the E.164 form every check and the duplicate pipeline use. For the common
+shapes — already E.164, or a national number whose trunk prefix is literal — it converts without
+a full parse (`fast_e164`); a number phonenumbers would rewrite goes through `phonenumbers.parse`,
+so both paths give phonenumbers' own answer.
 
 `phonenumbers.is_valid_number` walks up to a dozen number-type descriptions through layers of
-Python calls (about 20 µs a number). For the common shapes — already E.164, or a national number
-whose trunk prefix is literal — this module converts to E.164 with the same rules as the
-duplicate pipeline (`checks.dedupe.normalise._fast_e164`) and then applies the very same
-patterns and possible lengths from phonenumbers' metadata, precompiled once per region. Any other
-shape goes through the full `phonenumbers.parse`. A test compares both paths on many numbers.
+Python calls (about 20 µs a number). `check_phone` converts with `fast_e164` and then applies the
+very same patterns and possible lengths from phonenumbers' metadata, precompiled once per region.
+Any other shape goes through the full parse. Tests compare the paths on many numbers.
 """
 
 from __future__ import annotations
@@ -17,8 +20,6 @@ import phonenumbers
 from phonenumbers import PhoneMetadata
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
-from checks.dedupe.normalise import _fast_e164
-
 # Validity needs any type to match, not which one: the common types go first.
 _TYPES = ("fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost", "voip", "personal_number", "pager",
           "uan", "voicemail")
@@ -26,6 +27,100 @@ _POSSIBLE = {phonenumbers.ValidationResult.TOO_SHORT: "too few digits",
              phonenumbers.ValidationResult.TOO_LONG: "too many digits",
              phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "unknown country calling code",
              phonenumbers.ValidationResult.INVALID_LENGTH: "wrong number of digits"}
+
+
+_DROP_NON_DIGITS = {c: None for c in range(128) if not chr(c).isdigit()}
+_PHONE_EXTENSION = re.compile(r"[a-wyzA-WYZ]|ext|x\s*\d", re.IGNORECASE)
+
+
+@cache
+def _region_rule(region: str) -> tuple[str, str, tuple[str, ...]] | None:
+    """Calling code and trunk prefix of a region whose national numbers are simple to convert.
+
+    A region is simple when its trunk prefix is parsed literally (no regex rules), so
+    "drop the trunk prefix, prepend the calling code" is exactly what ``phonenumbers`` does.
+    """
+    meta = PhoneMetadata.metadata_for_region(region)
+    if meta is None:
+        return None
+    prefix, parsing = meta.national_prefix, meta.national_prefix_for_parsing
+    # "0|180020" (GB) is fine: literal alternatives, of which the trunk prefix is the first.
+    if parsing is not None and (parsing.split("|")[0] != prefix or not parsing.replace("|", "").isdigit()):
+        return None
+    others = tuple(parsing.split("|")[1:]) if parsing else ()
+    return str(meta.country_code), prefix or "", others
+
+
+@cache
+def _rewritten_after_code(code: int) -> tuple[bool, tuple[re.Pattern, ...]]:
+    """Whether phonenumbers may rewrite a national number written after `+code`, and on what start.
+
+    After the country code, phonenumbers still strips (or transforms) a trunk prefix it finds:
+    `+44 (0)20 …` becomes `+4420…`, Gabon drops a 0, Norfolk Island adds a 3. Such numbers need
+    the full parse; (always, for a code with a transform rule).
+    """
+    patterns, transform = [], False
+    for region in COUNTRY_CODE_TO_REGION_CODE.get(code, ()):
+        meta = PhoneMetadata.metadata_for_region(region)
+        if meta is None:
+            continue
+        transform |= meta.national_prefix_transform_rule is not None
+        if meta.national_prefix_for_parsing:
+            patterns.append(re.compile(meta.national_prefix_for_parsing))
+    return transform, tuple(patterns)
+
+
+def fast_e164(raw: str, region: str | None) -> str | None:
+    """E.164 for the common shapes of a phone number, ``None`` when a full parse is needed."""
+    if not raw.isascii() or _PHONE_EXTENSION.search(raw):
+        return None
+    digits = raw.translate(_DROP_NON_DIGITS)
+    if raw.lstrip().startswith("+"):
+        if not 8 <= len(digits) <= 15 or (split := _split("+" + digits)) is None:
+            return None
+        transform, prefixes = _rewritten_after_code(split[0])
+        if transform or any(p.match(split[1]) for p in prefixes):
+            return None
+        return "+" + digits
+    rule = _region_rule(region) if region else None
+    if rule is None or digits.startswith("00"):
+        return None
+    code, trunk, others = rule
+    if others and digits.startswith(others):
+        return None
+    if code == "1":
+        if len(digits) == 11 and digits[0] == "1":
+            digits = digits[1:]
+        return "+1" + digits if len(digits) == 10 and digits[0] not in "01" else None
+    if trunk and digits.startswith(trunk):
+        digits = digits[len(trunk) :]
+    elif trunk:
+        return None
+    return f"+{code}{digits}" if 6 <= len(digits) <= 12 else None
+
+
+def normalise_phone(value: str, region: str | None, fast: bool = True) -> str | None:
+    """Convert a phone number to E.164 with the record's country as the default region.
+
+    Args:
+        value: Raw number in any format.
+        region: ISO-2 region used when the number has no ``+`` country code.
+        fast: Try the metadata-based conversion of common shapes before a full parse.
+
+    Returns:
+        The E.164 string, or ``None`` when the number cannot be a phone number.
+    """
+    if fast:
+        quick = fast_e164(value, region)
+        if quick is not None:
+            return quick
+    try:
+        parsed = phonenumbers.parse(value, region or "US")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _desc(desc) -> tuple[frozenset[int] | None, re.Pattern] | None:
@@ -110,7 +205,7 @@ def _full(value: str, region: str | None) -> tuple[bool, str | None, str | None,
 
 def check_phone(value: str, region: str | None) -> tuple[bool, str | None, str | None, str | None]:
     """(valid, problem, E.164, region) of a phone number read with the record's country."""
-    e164 = _fast_e164(value, region)
+    e164 = fast_e164(value, region)
     if e164 is not None and (split := _split(e164)) is not None and not split[1].startswith("0"):
         code, national = split
         found, valid = _region_of(code, national)

@@ -1,5 +1,7 @@
-"""Reference lists the checks share: null tokens, placeholders, role addresses, mail domains, names.
+"""Reference lists, one of each: null tokens, placeholders, role mailboxes, mail providers, countries, names.
 
+Every check, the exact-duplicate keys and the fuzzy duplicate pipeline read these lists (through
+`checks.normalise`), so a value is never a placeholder for one and a person for another.
 No PyPI package ships role addresses or placeholder lists, so they live here; disposable domains
 come from `disposable-email-domains`, countries from `pycountry` plus the aliases it misses.
 """
@@ -9,37 +11,56 @@ from __future__ import annotations
 import importlib
 from functools import lru_cache
 
+# Text that stands for "no value" ('Unknown', '-', 'TBD' …): missing for every check and for matching.
 NULL_TOKENS = frozenset({"unknown", "-", "--", "---", "tbd", "tba", "none", "null", "nil", "n.a.", ".", "..",
                          "not available", "not provided", "#n/a"})
 JUNK_NAMES = frozenset({"asdf", "asdfg", "qwerty", "test", "testing", "xxx", "xxxx", "zzz", "zzzz", "aaa",
                         "aaaa", "abc", "n/a", "na", "???", "??", "?", "dummy", "fake", "sample", "jkl", "hjkl",
                         "no name", "noname", "first", "last", "firstname", "lastname"})
-PLACEHOLDER_LOCALS = frozenset({"test", "noemail", "nomail", "none", "no", "na", "n/a", "email", "unknown",
-                                "fake", "null", "asdf", "xxx", "dummy", "noreply.placeholder", "donotemail"})
+# Local parts and domains of addresses typed to get past a required field (test@test.com, noemail@…).
+PLACEHOLDER_LOCALS = frozenset({"test", "noemail", "no-email", "no.email", "nomail", "none", "no", "na", "n/a",
+                                "email", "unknown", "fake", "null", "asdf", "abc", "x", "xx", "xxx", "dummy",
+                                "nobody", "noreply.placeholder", "donotemail"})
 PLACEHOLDER_DOMAINS = frozenset({"test.com", "noemail.com", "nomail.com", "none.com", "email.com", "na.com",
-                                 "unknown.com", "example.com", "example.org", "example.net", "fake.com",
-                                 "asdf.com", "xxx.com", "domain.com", "dummy.com"})
-ROLE_LOCALS = frozenset({"info", "sales", "support", "admin", "administrator", "noreply", "no-reply",
-                         "contact", "billing", "marketing", "hello", "office", "team", "hr", "jobs", "careers",
-                         "enquiries", "inquiries", "accounts", "help", "webmaster", "postmaster", "mail"})
-KNOWN_MAIL_DOMAINS = ("gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "yahoo.fr", "hotmail.com",
-                      "hotmail.co.uk", "hotmail.fr", "outlook.com", "live.com", "msn.com", "aol.com",
-                      "icloud.com", "me.com", "mac.com", "protonmail.com", "proton.me", "gmx.de", "gmx.net",
-                      "web.de", "t-online.de", "orange.fr", "free.fr", "laposte.net", "btinternet.com",
-                      "ziggo.nl", "kpnmail.nl", "comcast.net", "verizon.net", "att.net", "yandex.ru", "mail.ru")
+                                 "unknown.com", "example.com", "example.org", "example.net", "invalid.com",
+                                 "fake.com", "asdf.com", "xxx.com", "domain.com", "dummy.com"})
+# Shared mailboxes: an address of a team, not of the person on the record.
+ROLE_LOCALS = frozenset({"info", "sales", "support", "admin", "administrator", "noreply", "no-reply", "donotreply",
+                         "do-not-reply", "contact", "billing", "marketing", "hello", "office", "team", "hr", "jobs",
+                         "careers", "enquiries", "inquiries", "accounts", "help", "webmaster", "postmaster", "mail"})
+# Consumer mailbox providers: the targets of domain-typo fixes, and no evidence of an employer when matching.
+MAIL_PROVIDERS = ("gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "yahoo.fr", "hotmail.com",
+                  "hotmail.co.uk", "hotmail.fr", "outlook.com", "live.com", "msn.com", "aol.com", "icloud.com",
+                  "me.com", "mac.com", "protonmail.com", "proton.me", "mail.com", "gmx.de", "gmx.net", "web.de",
+                  "t-online.de", "orange.fr", "free.fr", "laposte.net", "btinternet.com", "ziggo.nl", "kpnmail.nl",
+                  "comcast.net", "verizon.net", "att.net", "sbcglobal.net", "yandex.ru", "mail.ru")
+# Domains that deliver to one mailbox under another name, and those that ignore dots in the local part.
+MAIL_DOMAIN_ALIASES = {"googlemail.com": "gmail.com"}
+DOTS_IGNORED_DOMAINS = frozenset({"gmail.com"})
 TLD_TYPOS = frozenset({"con", "cmo", "ocm", "cm", "om", "comm", "vom", "xom", "nte", "nett", "ner", "co"})
 OPEN_LEAD_STATUSES = ("new", "working", "open", "contacted", "open - not contacted", "working - contacted",
                       "assigned", "in process")
 
-# pycountry misses these spellings (and its fuzzy search maps "U.S." to the Virgin Islands).
+# pycountry misses these spellings (and its fuzzy search maps "U.S." to the Virgin Islands); keys are
+# lowercase with single spaces.
 COUNTRY_ALIASES = {
-    "usa": "US", "u.s.": "US", "u.s.a.": "US", "us of a": "US", "united states of america": "US", "america": "US",
+    "usa": "US", "us": "US", "u.s.": "US", "u.s.a.": "US", "us of a": "US", "united states": "US",
+    "united states of america": "US", "america": "US",
     "uk": "GB", "u.k.": "GB", "england": "GB", "scotland": "GB", "wales": "GB", "great britain": "GB",
-    "britain": "GB", "northern ireland": "GB", "deutschland": "DE", "germany": "DE", "bundesrepublik deutschland": "DE",
+    "britain": "GB", "northern ireland": "GB",
+    "deutschland": "DE", "germany": "DE", "allemagne": "DE", "bundesrepublik deutschland": "DE",
     "holland": "NL", "the netherlands": "NL", "nederland": "NL", "frankreich": "FR", "españa": "ES",
     "espana": "ES", "italia": "IT", "schweiz": "CH", "suisse": "CH", "österreich": "AT", "oesterreich": "AT",
-    "belgique": "BE", "belgië": "BE", "danmark": "DK", "sverige": "SE", "norge": "NO", "polska": "PL",
-    "brasil": "BR", "méxico": "MX", "russia": "RU", "south korea": "KR", "korea": "KR", "uae": "AE",
+    "osterreich": "AT", "belgique": "BE", "belgië": "BE", "danmark": "DK", "sverige": "SE", "norge": "NO",
+    "polska": "PL", "brasil": "BR", "méxico": "MX", "mexico": "MX", "russia": "RU", "south korea": "KR",
+    "korea": "KR", "uae": "AE", "türkiye": "TR", "turkey": "TR",
+}
+# Street words and their abbreviations, so "12 Main Street" and "12 Main St" are one address.
+STREET_ABBREVIATIONS = {
+    "street": "st", "str": "st", "avenue": "ave", "av": "ave", "road": "rd", "drive": "dr",
+    "lane": "ln", "boulevard": "blvd", "place": "pl", "court": "ct", "square": "sq",
+    "highway": "hwy", "suite": "ste", "apartment": "apt", "north": "n", "south": "s",
+    "east": "e", "west": "w", "strasse": "str", "straße": "str",
 }
 
 _NAME_LOCALES = ("en_US", "en_GB", "en_CA", "en_AU", "de_DE", "de_AT", "fr_FR", "nl_NL", "es_ES", "it_IT",

@@ -1,7 +1,9 @@
-"""Value-level validators and normalisers, vectorised, each run once per distinct value.
+"""Value-level validators, vectorised over columns, each run once per distinct value.
 
-Every check calls these, so "what is a missing value", "what is a valid phone" and "what is the
-E.164 form" have one definition across the run, the drill-down and the exports.
+Every check calls these; they apply the one set of reference lists (`checks.reference`) and normal
+forms (`checks.normalise`, `checks.phones`) that the duplicate pipeline uses too, so "what is a
+missing value", "what is a valid phone" and "what is the E.164 form" have one definition across
+the run, the drill-down, the exports and the matching.
 """
 
 from __future__ import annotations
@@ -17,24 +19,25 @@ import pycountry
 from email_validator import EmailNotValidError, validate_email
 from ftfy import fix_encoding
 
-from checks.reference import (
-    COUNTRY_ALIASES,
-    KNOWN_MAIL_DOMAINS,
-    NULL_TOKENS,
-    PLACEHOLDER_DOMAINS,
-    PLACEHOLDER_LOCALS,
-    ROLE_LOCALS,
-    TLD_TYPOS,
+from checks.normalise import (
+    country_code,
+    email_key_of,
+    is_placeholder_address,
+    is_role_address,
+    normalise_whitespace,
+    split_email,
 )
+from checks.normalise import (
+    is_missing as is_missing_value,
+)
+from checks.reference import JUNK_NAMES, MAIL_PROVIDERS, TLD_TYPOS
 
-_WS = re.compile(r"\s+")
 # A plain dot-atom address over an ASCII domain: email-validator accepts every one of these (a test
 # checks it), so only the others need its slower, complete parse.
 _PLAIN_EMAIL = (r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
                 r"[A-Za-z]{2,24}")
 _SPECIAL_TLDS = (".test", ".local", ".localhost", ".invalid", ".onion", ".arpa", ".internal", ".home", ".lan")
 PARALLEL_FROM = 40_000
-_BLANK_OR_NULL = frozenset({"", *NULL_TOKENS})
 _PLAIN_EMAIL_RE = re.compile(_PLAIN_EMAIL)
 
 
@@ -47,7 +50,7 @@ def text(series: pd.Series) -> pd.Series:
 
 def missing_values(uniques: pd.Series) -> np.ndarray:
     """Per distinct non-null value: blank or a null token."""
-    return np.array([str(v).strip().lower() in _BLANK_OR_NULL for v in uniques], dtype=bool)
+    return np.array([is_missing_value(v if type(v) is str else str(v)) for v in uniques], dtype=bool)
 
 
 def is_missing(series: pd.Series) -> pd.Series:
@@ -60,11 +63,6 @@ def is_missing(series: pd.Series) -> pd.Series:
 def holds_text(series: pd.Series) -> bool:
     """Whether a column may hold text (object or string dtype), where blanks and null tokens can hide."""
     return series.dtype == object or pd.api.types.is_string_dtype(series)
-
-
-def normalize_whitespace(value: str) -> str:
-    """Trimmed, single-spaced, NBSP and tabs replaced."""
-    return _WS.sub(" ", value.replace("\u00a0", " ")).strip()
 
 
 def map_distinct(series: pd.Series, func) -> pd.Series:
@@ -112,21 +110,6 @@ def member(series: pd.Series, values) -> pd.Series:
 
 
 # -- countries ----------------------------------------------------------------------------------
-@lru_cache(maxsize=4096)
-def country_code(value: str) -> str | None:
-    """ISO 3166 alpha-2 for a country as people write it, or None."""
-    v = normalize_whitespace(value)
-    if not v:
-        return None
-    alias = COUNTRY_ALIASES.get(v.lower())
-    if alias:
-        return alias
-    try:
-        return pycountry.countries.lookup(v).alpha_2
-    except LookupError:
-        return None
-
-
 def is_iso_country(value: str) -> bool:
     """True for a well-formed alpha-2 code ('US', not 'us', 'USA' or 'United States')."""
     return len(value) == 2 and value.isupper() and pycountry.countries.get(alpha_2=value) is not None
@@ -159,19 +142,12 @@ def email_ok(value: str) -> bool:
         return False
 
 
-def _split_email(value) -> tuple[str, str]:
-    if value is None or value != value:  # None or NaN
-        return "", ""
-    local, _, domain = str(value).strip().lower().rpartition("@")
-    return local.split("+", 1)[0], domain
-
-
 def email_parts(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(local part without +tag, domain), lowercased; empty strings for missing values.
 
     Plain Python over the values: several times faster than chained pandas string methods.
     """
-    parts = [_split_email(v) for v in series.to_numpy(dtype=object)]
+    parts = [split_email(v) for v in series.to_numpy(dtype=object)]
     local = pd.Series([p[0] for p in parts], index=series.index, dtype=object)
     return local, pd.Series([p[1] for p in parts], index=series.index, dtype=object)
 
@@ -179,12 +155,16 @@ def email_parts(series: pd.Series) -> tuple[pd.Series, pd.Series]:
 def is_placeholder_email(series: pd.Series, parts=None) -> pd.Series:
     """test@test.com, noemail@…, none@none.com and the like."""
     local, domain = parts or email_parts(series)
-    return local.isin(PLACEHOLDER_LOCALS) | domain.isin(PLACEHOLDER_DOMAINS)
+    flags = [is_placeholder_address(lo, do) for lo, do in zip(local.to_numpy(dtype=object), domain.to_numpy(dtype=object),
+                                                                strict=True)]
+    return pd.Series(np.array(flags, dtype=bool), index=series.index)
 
 
 def is_role_email(series: pd.Series, parts=None) -> pd.Series:
     """info@, sales@, noreply@ … : a mailbox, not a person."""
-    return (parts or email_parts(series))[0].isin(ROLE_LOCALS)
+    local = (parts or email_parts(series))[0]
+    return pd.Series(np.array([is_role_address(lo) for lo in local.to_numpy(dtype=object)], dtype=bool),
+                     index=series.index)
 
 
 @lru_cache(maxsize=1)
@@ -212,7 +192,7 @@ def domain_typo_fix(domain: str) -> str | None:
     from rapidfuzz.distance import DamerauLevenshtein
     from rapidfuzz.process import extractOne
 
-    if domain in KNOWN_MAIL_DOMAINS or "." not in domain:
+    if domain in MAIL_PROVIDERS or "." not in domain:
         return None
     name, _, tld = domain.rpartition(".")
     if tld in TLD_TYPOS and name in _KNOWN_BY_NAME:
@@ -221,33 +201,29 @@ def domain_typo_fix(domain: str) -> str | None:
         return None
     # Two edits only on long domains, and never for a known disposable service (yopmail ≈ hotmail).
     limit = 2 if len(domain) >= 10 and domain not in _disposable() else 1
-    best = extractOne(domain, KNOWN_MAIL_DOMAINS, scorer=DamerauLevenshtein.distance, score_cutoff=limit)
+    best = extractOne(domain, MAIL_PROVIDERS, scorer=DamerauLevenshtein.distance, score_cutoff=limit)
     return best[0] if best else None
 
 
 # The first well-known domain of each name (gmail.com for gmail.con).
 _KNOWN_BY_NAME = {}
-for _known in KNOWN_MAIL_DOMAINS:
+for _known in MAIL_PROVIDERS:
     _KNOWN_BY_NAME.setdefault(_known.rpartition(".")[0], _known)
 
 
-def normalized_email(series: pd.Series, parts=None) -> pd.Series:
-    """Duplicate key: lowercase, +tag dropped, googlemail → gmail; None if unusable."""
-    local, domain = parts = parts or email_parts(series)
-    # A missing value, a blank or a null token has no "@", so its local part is empty.
-    bad = is_placeholder_email(series, parts) | is_role_email(series, parts) | (local == "") | (domain == "")
-    key = local + "@" + domain.replace("googlemail.com", "gmail.com")
-    return key.where(~bad, None)
+def email_keys(series: pd.Series, parts=None, syntax_ok: pd.Series | None = None) -> pd.Series:
+    """The duplicate key of each address, None for an invalid, role, placeholder or missing one.
 
+    The key is the person's normal form (`checks.normalise.email_key_of`) of a valid address.
 
-def company_core(name: str) -> str:
-    """`ACME, Inc.` → `acme`: legal suffix stripped (cleanco's terms), accents, spaces and case folded.
-
-    The duplicate pipeline's normalisation, so exact and fuzzy duplicates agree on "same company".
+    One definition for exact email duplicates, leads duplicating contacts and the fuzzy pipeline;
+    callers that have the parts and the syntax verdict already pass them.
     """
-    from checks.dedupe.normalise import normalise_company
-
-    return normalise_company(name) or normalize_whitespace(name).casefold()
+    local, domain = parts or email_parts(series)
+    valid = (email_syntax_valid(series) if syntax_ok is None else syntax_ok).to_numpy(dtype=bool)
+    keys = [email_key_of(lo, do) if ok else None
+            for lo, do, ok in zip(local.to_numpy(dtype=object), domain.to_numpy(dtype=object), valid, strict=True)]
+    return pd.Series(keys, index=series.index, dtype=object)
 
 
 # -- phones ---------------------------------------------------------------------------------------
@@ -316,9 +292,7 @@ def is_placeholder_phone(series: pd.Series) -> pd.Series:
 # -- names and text -------------------------------------------------------------------------------
 def junk_names(uniques: pd.Series) -> np.ndarray:
     """Per distinct name: a keyboard mash, a placeholder or no letters (asdf, ???, N/A, xxxx, Test)."""
-    from checks.reference import JUNK_NAMES
-
-    low = text(uniques).map(normalize_whitespace).str.lower()
+    low = text(uniques).map(normalise_whitespace).str.lower()
     repeated = low.str.fullmatch(r"([a-z])\1{2,}").fillna(False).astype(bool)
     no_letters = ~low.str.contains(r"[^\W\d_]", regex=True).fillna(False).astype(bool)
     return (low.isin(JUNK_NAMES) | repeated | no_letters).to_numpy(dtype=bool)

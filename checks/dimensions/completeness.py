@@ -5,16 +5,16 @@ from __future__ import annotations
 import pandas as pd
 import pandera.pandas as pa
 
-from checks import values as V
 from checks.base import Check, Outcome, failures, register
 from checks.fields import email_view, phone_view, usable
+from checks.values import is_missing
 
 ALL_ENTITIES = ("contact", "account", "lead", "opportunity", "user")
 
 
 def required_schema(labels: list[str]) -> pa.DataFrameSchema:
     """A pandera schema per entity: each required column non-null and not blank or a null token."""
-    filled = pa.Check(lambda s: ~V.is_missing(s), name="filled", error="blank or a null token")
+    filled = pa.Check(lambda s: ~is_missing(s), name="filled", error="blank or a null token")
     return pa.DataFrameSchema({label: pa.Column(nullable=False, checks=filled, required=True, coerce=False)
                                for label in labels}, strict=False)
 

@@ -7,9 +7,18 @@ import re
 import numpy as np
 import pandas as pd
 
-from checks import values as V
 from checks.base import PEOPLE, Check, Outcome, failures, per_column, register
 from checks.fields import countries, distinct, email_view, name_view, phone_view, truthy, usable
+from checks.normalise import normalise_whitespace
+from checks.values import (
+    as_keys,
+    is_iso_country,
+    map_distinct,
+    member,
+    proper_case,
+    spread,
+    text,
+)
 
 
 @register
@@ -26,7 +35,7 @@ class PhoneE164(Check):
     def evaluate(self, frame, ctx):  # noqa: D102
         def build(fc):
             view = phone_view(frame, fc, ctx)
-            raw = V.text(frame[fc.label]).fillna("").str.strip()
+            raw = text(frame[fc.label]).fillna("").str.strip()
             bad = view.valid & (raw != view.e164)
             return view.valid, failures(frame, bad, fc, frame[fc.label], "phone not in E.164 format", view.e164)
 
@@ -49,7 +58,7 @@ class CountryIso(Check):
     def evaluate(self, frame, ctx):  # noqa: D102
         fc = ctx.cols("country")[0]
         present = usable(frame, fc)
-        iso = V.map_distinct(V.text(frame[fc.label]).where(present), V.is_iso_country).fillna(True).astype(bool)
+        iso = map_distinct(text(frame[fc.label]).where(present), is_iso_country).fillna(True).astype(bool)
         bad = present & ~iso
         reason = pd.Series("country not an ISO code", index=frame.index).where(countries(frame, ctx).notna(),
                                                                                "unknown country")
@@ -77,10 +86,10 @@ class NameCasing(Check):
             codes, names = distinct(frame, fc)
             stripped = [v.strip() for v in names]
             wrong = [_one_case(v) for v in stripped]
-            fix = [V.proper_case(v) if w else None for v, w in zip(stripped, wrong, strict=True)]
-            bad = real & V.spread(codes, np.array(wrong, dtype=bool), False, frame.index)
+            fix = [proper_case(v) if w else None for v, w in zip(stripped, wrong, strict=True)]
+            bad = real & spread(codes, np.array(wrong, dtype=bool), False, frame.index)
             return real, failures(frame, bad, fc, frame[fc.label], "name not in proper case",
-                                  V.spread(codes, fix, None, frame.index))
+                                  spread(codes, fix, None, frame.index))
 
         return per_column(cols, frame, build)
 
@@ -111,13 +120,13 @@ class Whitespace(Check):
         def build(fc):
             codes, values = distinct(frame, fc)
             present = [v.strip() != "" for v in values]
-            clean = [V.normalize_whitespace(v) for v in values]
+            clean = [normalise_whitespace(v) for v in values]
             changed = [p and c != v for p, c, v in zip(present, clean, values, strict=True)]
             shown = [repr(v) if c else None for v, c in zip(values, changed, strict=True)]
-            return (V.spread(codes, np.array(present, dtype=bool), False, frame.index),
-                    failures(frame, V.spread(codes, np.array(changed, dtype=bool), False, frame.index), fc,
-                             V.spread(codes, shown, None, frame.index), "extra spaces",
-                             V.spread(codes, clean, None, frame.index)))
+            return (spread(codes, np.array(present, dtype=bool), False, frame.index),
+                    failures(frame, spread(codes, np.array(changed, dtype=bool), False, frame.index), fc,
+                             spread(codes, shown, None, frame.index), "extra spaces",
+                             spread(codes, clean, None, frame.index)))
 
         return per_column(cols, frame, build)
 
@@ -135,7 +144,7 @@ class EmailCase(Check):
     def evaluate(self, frame, ctx):  # noqa: D102
         def build(fc):
             view = email_view(frame, fc)
-            s = V.text(frame[fc.label]).fillna("").str.strip()
+            s = text(frame[fc.label]).fillna("").str.strip()
             applicable = view.syntax_ok & ~view.placeholder
             bad = applicable & (s != s.str.lower())
             return applicable, failures(frame, bad, fc, frame[fc.label], "email has capitals", s.str.lower())
@@ -192,9 +201,9 @@ class Orphans(Check):
         for field, target in ctx.param("_references", []):
             live = ctx.shared["live_keys"](target)
             for fc in ctx.cols(field):
-                keys = V.as_keys(frame[fc.label])
+                keys = as_keys(frame[fc.label])
                 present = usable(frame, fc)
-                bad = present & ~V.member(keys, live)
+                bad = present & ~member(keys, live)
                 reason = f"points at a {target} that does not exist or is deleted"
                 out = out.merge(Outcome(int(present.sum()), failures(frame, bad, fc, keys, reason)))
         return out
@@ -216,12 +225,12 @@ class OwnerInactive(Check):
         if inactive is None:
             return Outcome.empty()
         fc = ctx.cols("owner_id")[0]
-        keys = V.as_keys(frame[fc.label])
+        keys = as_keys(frame[fc.label])
         present = usable(frame, fc)
-        bad = present & V.member(keys, inactive)
+        bad = present & member(keys, inactive)
         return Outcome(int(present.sum()), failures(frame, bad, fc, keys, "owner is an inactive user"))
 
 
 def inactive_user_keys(users: pd.DataFrame, active_label: str) -> set[str]:
     """Keys of users whose active flag is false."""
-    return set(V.as_keys(users.loc[~truthy(users[active_label]), "__key"]))
+    return set(as_keys(users.loc[~truthy(users[active_label]), "__key"]))

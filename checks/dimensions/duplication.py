@@ -11,10 +11,11 @@ from itertools import chain
 import numpy as np
 import pandas as pd
 
-from checks import values as V
 from checks.base import PEOPLE, Check, Outcome, failures, keys_of, register
-from checks.dedupe.normalise import normalise_phone
 from checks.fields import countries, dates, email_view, per_distinct, phone_view, usable
+from checks.normalise import fold_or_none, normalise_company, normalise_whitespace
+from checks.phones import normalise_phone
+from checks.values import email_keys, map_distinct, text
 from connectors.mapping import KEY
 
 
@@ -51,7 +52,7 @@ def email_key(frame: pd.DataFrame, fc) -> pd.Series:
     One definition for exact email duplicates, leads duplicating contacts and the contact look-up.
     """
     view = email_view(frame, fc)
-    return V.normalized_email(frame[fc.label], (view.local, view.domain)).where(view.syntax_ok)
+    return email_keys(frame[fc.label], (view.local, view.domain), view.syntax_ok)
 
 
 class _Exact(Check):
@@ -63,8 +64,9 @@ class _Exact(Check):
 class ExactEmail(_Exact):
     """Records of one entity sharing an email address once normalised.
 
-    Normalised: lowercased, `+tags` dropped, googlemail → gmail; placeholder and role addresses
-    are not used as keys. Fails when: the record shares its key with another record; every record
+    Normalised as the fuzzy pipeline does (`checks.normalise.email_key_of`): lowercased, `+tags`
+    dropped, googlemail → gmail and dots ignored where Gmail ignores them; placeholder and role
+    addresses are not used as keys. Fails when: the record shares its key with another record; every record
     but the suggested survivor (the oldest) fails.
     Example: `John.Smith@Acme.com` and `john.smith@acme.com`.
     """
@@ -106,9 +108,9 @@ class ExactPhone(_Exact):
             e164 = view.e164.where(view.valid, None).astype(object)
             rest = view.present & ~view.placeholder & ~view.valid
             if rest.any():
-                pairs = pd.Series(list(zip(V.text(frame.loc[rest, fc.label]), regions[rest], strict=True)),
+                pairs = pd.Series(list(zip(text(frame.loc[rest, fc.label]), regions[rest], strict=True)),
                                   index=frame.index[rest])
-                e164[rest] = V.map_distinct(pairs, lambda p: normalise_phone(p[0], p[1]))
+                e164[rest] = map_distinct(pairs, lambda p: normalise_phone(p[0], p[1]))
             numbers = e164.to_numpy(dtype=object).copy()
             numbers[pd.isna(numbers)] = None
             for earlier in slots:  # the same number in two columns is one number
@@ -135,8 +137,8 @@ class ExactPhone(_Exact):
 class ExactName(_Exact):
     """People with the same first and last name at the same account or company; accounts with the same name.
 
-    Names are case-folded and trimmed; company legal suffixes are stripped (cleanco), so
-    `Acme Inc.` and `ACME LLC` share a key. Fails when: the record shares its key with another
+    Names fold accents, case and punctuation as in the fuzzy pipeline; company legal suffixes are
+    stripped (cleanco), so `Acme Inc.` and `ACME LLC` share a key. Fails when: the record shares its key with another
     record; every record but the suggested survivor fails.
     Example: two contacts `Jane Doe` at account 42.
     """
@@ -152,22 +154,21 @@ class ExactName(_Exact):
         return entity in need and need[entity] <= mapped
 
     def chunk_keys(self, frame, ctx):  # noqa: D102
-        def norm(field):
+        def norm(field, normal_form):
+            # Names fold as in the fuzzy pipeline, companies lose their legal suffix, ids stay as written.
             fc = ctx.cols(field)[0]
-            folded = per_distinct(frame, fc, "folded", lambda names: [V.normalize_whitespace(v).casefold()
-                                                                      for v in names])
-            return folded.where(usable(frame, fc), None)
+            normal = per_distinct(frame, fc, f"normal:{normal_form.__name__}",
+                                  lambda values: [normal_form(v) for v in values])
+            return normal.where(usable(frame, fc), None)
 
         if ctx.entity == "account":
-            key = V.map_distinct(norm("name"), V.company_core)
+            key = norm("name", normalise_company)
             if ctx.cols("country"):  # Brown Ltd (GB) and Brown Inc. (US) are different companies
                 key = key + "|" + countries(frame, ctx).fillna("")
         else:
-            other = "account_id" if ctx.entity == "contact" else "company"
-            org = norm(other)
-            if other == "company":
-                org = V.map_distinct(org, V.company_core)
-            key = norm("first_name") + "|" + norm("last_name") + "|" + org
+            org = norm("account_id", normalise_whitespace) if ctx.entity == "contact" else norm("company",
+                                                                                                 normalise_company)
+            key = norm("first_name", fold_or_none) + "|" + norm("last_name", fold_or_none) + "|" + org
         return key.astype(object)
 
     def evaluate(self, frame, ctx):  # noqa: D102

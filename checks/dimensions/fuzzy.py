@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from checks import values as V
 from checks.base import Check, Outcome, failures, register
+from checks.values import as_keys, text, to_datetime
 from connectors.mapping import KEY
 
 PERSON_FIELDS = ("first_name", "last_name", "email", "phone", "street", "city", "state", "postal_code", "country",
@@ -29,16 +29,16 @@ def dedupe_records(frame: pd.DataFrame, ctx) -> pd.DataFrame:
             continue
         if field == "phone":
             for target, fc in zip(("phone", "mobile"), cols, strict=False):
-                records[target] = V.text(frame[fc.label])
+                records[target] = text(frame[fc.label])
         elif field.endswith("_at"):
-            records[field] = V.to_datetime(frame[cols[0].label])
+            records[field] = to_datetime(frame[cols[0].label])
         else:
-            records[field] = V.text(frame[cols[0].label])
+            records[field] = text(frame[cols[0].label])
     if ctx.entity == "lead" and ctx.cols("company"):
-        records["company"] = V.text(frame[ctx.cols("company")[0].label])
+        records["company"] = text(frame[ctx.cols("company")[0].label])
     if ctx.entity == "contact" and ctx.cols("account_id"):
         # Same account, same company: the account key stands in for the company name.
-        records["company"] = V.as_keys(frame[ctx.cols("account_id")[0].label])
+        records["company"] = as_keys(frame[ctx.cols("account_id")[0].label])
     return records
 
 

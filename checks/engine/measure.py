@@ -16,13 +16,13 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from checks import values as V
 from checks.base import FAILURE_COLUMNS, Check, Context, Outcome, prepared_column
 from checks.config import Config
 from checks.engine.parallel import ChunkJob, ChunkRunner, key_ranges, prepare_chunk
 from checks.engine.plan import Planned
 from checks.fields import reset_memo
 from checks.scoring import record_scores, score_table
+from checks.values import as_keys, to_datetime
 from connectors.mapping import KEY, EntityQuery
 from connectors.source import Source
 
@@ -65,7 +65,7 @@ class Measurer:
     def live_keys(self, entity: str) -> set[str]:
         """Keys of the entity's live (not soft-deleted) records."""
         if f"keys:{entity}" not in self._cache:
-            keys = set() if entity not in self.queries else set(V.as_keys(self._read(entity, [])[KEY]).dropna())
+            keys = set() if entity not in self.queries else set(as_keys(self._read(entity, [])[KEY]).dropna())
             self._cache[f"keys:{entity}"] = keys
         return self._cache[f"keys:{entity}"]
 
@@ -79,7 +79,7 @@ class Measurer:
                 from checks.dimensions.consistency import inactive_user_keys
 
                 users = self._read("user", ["active"])
-                users[KEY] = V.as_keys(users[KEY])
+                users[KEY] = as_keys(users[KEY])
                 self._cache["inactive"] = inactive_user_keys(users, "active")
         return self._cache["inactive"]
 
@@ -99,7 +99,7 @@ class Measurer:
 
     def remember_contact_emails(self, frame: pd.DataFrame, keys: pd.Series) -> None:
         """Keep normalised contact emails → key (from the contact pass, so leads need no second read)."""
-        pairs = pd.DataFrame({"e": keys, "k": V.as_keys(frame[KEY])}).dropna().drop_duplicates("e")
+        pairs = pd.DataFrame({"e": keys, "k": as_keys(frame[KEY])}).dropna().drop_duplicates("e")
         self._cache["emails"] = dict(zip(pairs.e, pairs.k, strict=True))
 
     def aggregates(self, entity: str) -> dict | None:
@@ -123,7 +123,7 @@ class Measurer:
         agg = f"SELECT COUNT(*), MAX(q.{m}), MIN(q.{m}), {', '.join(cases)} FROM ({sql}) q"
         row = self.source.read_frame(agg, params).iloc[0].tolist()
         labels = [label for _, label in AGE_BUCKETS] + [OLDEST_BUCKET]
-        newest = V.to_datetime(pd.Series([row[1]])).iat[0]
+        newest = to_datetime(pd.Series([row[1]])).iat[0]
         return {"rows": int(row[0] or 0), "newest": None if pd.isna(newest) else str(newest),
                 "buckets": {lbl: int(v or 0) for lbl, v in zip(labels, row[3:], strict=True)}}
 

@@ -25,9 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from checks import values as V
+from checks import values as value_checks
 from checks.base import Outcome
 from checks.fields import reset_memo
+from checks.values import as_keys
 from connectors.mapping import KEY
 
 _JOB: dict = {}
@@ -65,7 +66,7 @@ def prepare_chunk(chunk: pd.DataFrame) -> pd.DataFrame:
     """Text as Python objects, keys as strings, each record once (a join may repeat a record)."""
     # pandas 3 infers a `str` dtype that does not mix with the object Series the validators return.
     chunk = chunk.astype({c: object for c in chunk.columns if pd.api.types.is_string_dtype(chunk[c])})
-    chunk[KEY] = V.as_keys(chunk[KEY])
+    chunk[KEY] = as_keys(chunk[KEY])
     return chunk.drop_duplicates(KEY).reset_index(drop=True)
 
 
@@ -85,13 +86,13 @@ def measure_chunk(chunk: pd.DataFrame, job: ChunkJob) -> ChunkResult:
     gathered = chunk[job.keep].copy() if job.keep else None
     owners = None
     if job.owner_label:
-        owners = pd.Series(V.as_keys(chunk[job.owner_label]).to_numpy(), index=chunk[KEY].to_numpy(), dtype=object)
+        owners = pd.Series(as_keys(chunk[job.owner_label]).to_numpy(), index=chunk[KEY].to_numpy(), dtype=object)
     return ChunkResult(outcomes, seconds, keys, gathered, owners, len(chunk))
 
 
 def _init_worker() -> None:
     _JOB["job"].source.engine.dispose(close=False)  # the parent's pooled connections are not ours to use
-    V.PARALLEL_FROM = 10**12  # no nested pools inside a worker
+    value_checks.PARALLEL_FROM = 10**12  # no nested pools inside a worker
 
 
 def _measure_range(bounds: tuple) -> ChunkResult:

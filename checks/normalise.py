@@ -1,8 +1,11 @@
-"""Value normalisers: emails, phones, names, companies, countries and free text.
+"""Normal forms, one of each: missing values, text, emails, countries, names, companies, addresses.
 
-Every scalar normaliser takes one raw value and returns a normalised string or ``None``
-(missing). :func:`map_unique` applies one to a column once per distinct value, which is
-what keeps normalisation of a million records affordable.
+Every scalar normaliser takes one raw value and returns a normalised string or ``None`` (missing).
+The checks (through `checks.values`), the exact-duplicate keys and the fuzzy duplicate pipeline
+all use these, so "the same email", "the same company" and "no value" mean one thing everywhere.
+:func:`map_unique` applies one to a column once per distinct value, which is what keeps
+normalisation of a million records affordable. Phone numbers have their own module,
+`checks.phones`.
 """
 
 from __future__ import annotations
@@ -14,53 +17,34 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-import phonenumbers
 import pycountry
-from phonenumbers import PhoneMetadata
 
-ROLE_LOCALS = frozenset(
-    "info sales support admin noreply no-reply contact billing marketing hello office team hr jobs"
-    " donotreply do-not-reply postmaster webmaster".split()
+from checks.phones import normalise_phone
+from checks.reference import (
+    COUNTRY_ALIASES,
+    DOTS_IGNORED_DOMAINS,
+    MAIL_DOMAIN_ALIASES,
+    NULL_TOKENS,
+    PLACEHOLDER_DOMAINS,
+    PLACEHOLDER_LOCALS,
+    ROLE_LOCALS,
+    STREET_ABBREVIATIONS,
 )
-PLACEHOLDER_LOCALS = frozenset(
-    "noemail no-email no.email nomail none test na unknown dummy null no email nobody xxx xx x asdf abc".split()
-)
-PLACEHOLDER_DOMAINS = frozenset(
-    "test.com none.com noemail.com nomail.com example.com example.org example.net invalid.com".split()
-)
-FREE_DOMAINS = frozenset(
-    "gmail.com yahoo.com hotmail.com outlook.com aol.com icloud.com me.com mac.com live.com msn.com"
-    " gmx.de gmx.net web.de yahoo.co.uk hotmail.co.uk btinternet.com orange.fr free.fr proton.me"
-    " protonmail.com mail.com yandex.ru comcast.net verizon.net att.net sbcglobal.net".split()
-)
-COUNTRY_ALIASES = {
-    "usa": "US", "us": "US", "u.s.": "US", "u.s.a.": "US", "united states": "US", "america": "US",
-    "uk": "GB", "u.k.": "GB", "england": "GB", "scotland": "GB", "wales": "GB", "great britain": "GB",
-    "britain": "GB", "deutschland": "DE", "germany": "DE", "allemagne": "DE", "frankreich": "FR",
-    "españa": "ES", "espana": "ES", "italia": "IT", "nederland": "NL", "holland": "NL",
-    "the netherlands": "NL", "schweiz": "CH", "suisse": "CH", "österreich": "AT", "osterreich": "AT",
-    "brasil": "BR", "méxico": "MX", "mexico": "MX", "russia": "RU", "south korea": "KR",
-    "korea": "KR", "uae": "AE", "türkiye": "TR", "turkey": "TR",
-}
-STREET_ABBREVIATIONS = {
-    "street": "st", "str": "st", "avenue": "ave", "av": "ave", "road": "rd", "drive": "dr",
-    "lane": "ln", "boulevard": "blvd", "place": "pl", "court": "ct", "square": "sq",
-    "highway": "hwy", "suite": "ste", "apartment": "apt", "north": "n", "south": "s",
-    "east": "e", "west": "w", "strasse": "str", "straße": "str",
-}
+
+_WHITESPACE = re.compile(r"\s+")
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _NON_DIGIT = re.compile(r"\D+")
-_DROP_NON_DIGITS = {c: None for c in range(128) if not chr(c).isdigit()}
-_PHONE_EXTENSION = re.compile(r"[a-wyzA-WYZ]|ext|x\s*\d", re.IGNORECASE)
+_BLANK_OR_NULL = frozenset({"", *NULL_TOKENS})
 
 
+# -- missing values and text ----------------------------------------------------------------------
 def is_missing(value: object) -> bool:
-    """Whether a raw cell is missing (None, NaN, NaT or blank)."""
+    """Whether a raw cell holds no value: None, NaN, NaT, blank, or a null token ('Unknown', '-', 'TBD')."""
     if value is None or value is pd.NA or value is pd.NaT:
         return True
     if isinstance(value, float) and value != value:
         return True
-    return isinstance(value, str) and not value.strip()
+    return isinstance(value, str) and value.strip().lower() in _BLANK_OR_NULL
 
 
 def missing_mask(values: pd.Series) -> np.ndarray:
@@ -70,8 +54,13 @@ def missing_mask(values: pd.Series) -> np.ndarray:
     return blank[codes]
 
 
+def normalise_whitespace(value: str) -> str:
+    """Trimmed, single-spaced, NBSP and tabs replaced."""
+    return _WHITESPACE.sub(" ", value.replace("\u00a0", " ")).strip()
+
+
 def fold(value: str) -> str:
-    """Fold accents and case, turn punctuation into single spaces.
+    """Fold accents and case, turn punctuation into single spaces: the normal form of names.
 
     Args:
         value: Raw text.
@@ -91,32 +80,37 @@ def fold_or_none(value: str) -> str | None:
     return out or None
 
 
-def normalise_email(value: str) -> str | None:
-    """Normalise an e-mail address for matching.
+# -- emails -----------------------------------------------------------------------------------------
+def split_email(value: object) -> tuple[str, str]:
+    """(local part without its +tag, domain), lowercased; ("", "") when missing, ("", text) without an @."""
+    if value is None or value != value:  # None or NaN
+        return "", ""
+    local, _, domain = str(value).strip().strip("<>").lower().rpartition("@")
+    return local.split("+", 1)[0], domain
 
-    Lower-cases, drops ``+tags``, maps googlemail to gmail (where dots in the local part are
-    also ignored, as Gmail does) and treats role, placeholder and malformed addresses as
-    missing: two contacts sharing ``info@acme.com`` are not evidence of one person.
 
-    Args:
-        value: Raw address.
+def is_placeholder_address(local: str, domain: str) -> bool:
+    """test@…, noemail@…, …@example.com, and an address whose local part repeats the domain (x@x.com)."""
+    if local in PLACEHOLDER_LOCALS or domain in PLACEHOLDER_DOMAINS:
+        return True
+    return bool(local) and local == domain.partition(".")[0]
 
-    Returns:
-        The normalised address, or ``None``.
+
+def is_role_address(local: str) -> bool:
+    """info@, sales@, noreply@ …: a team's mailbox, not a person's."""
+    return local in ROLE_LOCALS
+
+
+def email_key_of(local: str, domain: str) -> str | None:
+    """The address that identifies a person, from an address's parts; None for a role or placeholder.
+
+    Domains that deliver under another name are mapped (googlemail → gmail) and dots are dropped
+    where the provider ignores them (Gmail), so every spelling of one mailbox gets one key.
     """
-    email = value.strip().strip("<>").lower()
-    local, sep, domain = email.rpartition("@")
-    if not sep or not local or "." not in domain or " " in email:
-        return None
-    domain = domain.strip(".")
-    local = local.split("+", 1)[0]
-    if domain == "googlemail.com":
-        domain = "gmail.com"
-    if domain == "gmail.com":
+    domain = MAIL_DOMAIN_ALIASES.get(domain, domain)
+    if domain in DOTS_IGNORED_DOMAINS:
         local = local.replace(".", "")
-    if not local or local in ROLE_LOCALS or local in PLACEHOLDER_LOCALS or domain in PLACEHOLDER_DOMAINS:
-        return None
-    if domain.split(".")[0] == local:  # test@test.com, email@email.com, none@none.com
+    if not local or not domain or is_role_address(local) or is_placeholder_address(local, domain):
         return None
     return f"{local}@{domain}"
 
@@ -131,83 +125,23 @@ def email_local(email: str) -> str:
     return email.rpartition("@")[0]
 
 
-@functools.cache
-def _region_rule(region: str) -> tuple[str, str, tuple[str, ...]] | None:
-    """Calling code and trunk prefix of a region whose national numbers are simple to convert.
-
-    A region is simple when its trunk prefix is parsed literally (no regex rules), so
-    "drop the trunk prefix, prepend the calling code" is exactly what ``phonenumbers`` does.
-    """
-    meta = PhoneMetadata.metadata_for_region(region)
-    if meta is None:
+# -- countries --------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=4096)
+def country_code(value: str) -> str | None:
+    """ISO 3166 alpha-2 for a country as people write it (a code, a name, a common variant), or None."""
+    text = normalise_whitespace(value)
+    if is_missing(text):
         return None
-    prefix, parsing = meta.national_prefix, meta.national_prefix_for_parsing
-    # "0|180020" (GB) is fine: literal alternatives, of which the trunk prefix is the first.
-    if parsing is not None and (parsing.split("|")[0] != prefix or not parsing.replace("|", "").isdigit()):
-        return None
-    others = tuple(parsing.split("|")[1:]) if parsing else ()
-    return str(meta.country_code), prefix or "", others
-
-
-def _fast_e164(raw: str, region: str | None) -> str | None:
-    """E.164 for the common shapes of a phone number, ``None`` when a full parse is needed."""
-    if not raw.isascii() or _PHONE_EXTENSION.search(raw):
-        return None
-    digits = raw.translate(_DROP_NON_DIGITS)
-    if raw.lstrip().startswith("+"):
-        return "+" + digits if 8 <= len(digits) <= 15 else None
-    rule = _region_rule(region) if region else None
-    if rule is None or digits.startswith("00"):
-        return None
-    code, trunk, others = rule
-    if others and digits.startswith(others):
-        return None
-    if code == "1":
-        if len(digits) == 11 and digits[0] == "1":
-            digits = digits[1:]
-        return "+1" + digits if len(digits) == 10 and digits[0] not in "01" else None
-    if trunk and digits.startswith(trunk):
-        digits = digits[len(trunk) :]
-    elif trunk:
-        return None
-    return f"+{code}{digits}" if 6 <= len(digits) <= 12 else None
-
-
-def normalise_phone(value: str, region: str | None, fast: bool = True) -> str | None:
-    """Convert a phone number to E.164 with the record's country as the default region.
-
-    Args:
-        value: Raw number in any format.
-        region: ISO-2 region used when the number has no ``+`` country code.
-        fast: Try the metadata-based conversion of common shapes before a full parse.
-
-    Returns:
-        The E.164 string, or ``None`` when the number cannot be a phone number.
-    """
-    if fast:
-        quick = _fast_e164(value, region)
-        if quick is not None:
-            return quick
-    try:
-        parsed = phonenumbers.parse(value, region or "US")
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(parsed):
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-
-
-def normalise_country(value: str) -> str | None:
-    """ISO-2 code for a country written as a code, an English name or a common variant."""
-    text = value.strip().lower()
-    if text in COUNTRY_ALIASES:
-        return COUNTRY_ALIASES[text]
+    alias = COUNTRY_ALIASES.get(text.lower())
+    if alias:
+        return alias
     try:
         return pycountry.countries.lookup(text).alpha_2
     except LookupError:
         return None
 
 
+# -- companies, addresses, dates ------------------------------------------------------------------
 @functools.cache
 def _legal_terms() -> frozenset[tuple[str, ...]]:
     """Legal-form terms (Inc, LLC, GmbH, ...) from cleanco, folded like company names."""
@@ -292,6 +226,7 @@ def normalise_date(value: object) -> str | None:
         return None
 
 
+# -- first names ------------------------------------------------------------------------------------
 @functools.cache
 def _nicknamer():
     from nicknames import NickNamer
@@ -318,6 +253,7 @@ def first_name_root(value: str) -> str | None:
     return nickname_root(tokens[0]) if tokens else None
 
 
+# -- whole columns ----------------------------------------------------------------------------------
 def map_unique(values: pd.Series | np.ndarray, func: Callable[[str], str | None]) -> np.ndarray:
     """Apply a scalar normaliser once per distinct value.
 
@@ -340,7 +276,7 @@ def map_unique_with_region(values: pd.Series, regions: np.ndarray, fast: bool = 
     Args:
         values: Raw phone column.
         regions: Row-aligned ISO-2 regions (or ``None``).
-        fast: See :func:`normalise_phone`.
+        fast: See :func:`checks.phones.normalise_phone`.
 
     Returns:
         Object array of E.164 strings or ``None``.
