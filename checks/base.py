@@ -113,6 +113,12 @@ class Context:
         """The frame columns holding canonical field `name` (several for a list of columns)."""
         return self.columns.get(name, [])
 
+    def lookup(self, name: str):
+        """A look-up of other entities the check declared in its `lookups` (live keys, inactive users …)."""
+        if name not in self.shared:
+            raise KeyError(f"look-up {name!r} is not available here; declare it in the check's `lookups`")
+        return self.shared[name]
+
     def param(self, name: str, default):
         """A check parameter from the config, or its default."""
         return self.params.get(name, default)
@@ -132,6 +138,8 @@ class Check:
     extra_fields: ClassVar[tuple[str, ...]] = ()  # read when mapped, never required
     # Entity checks with `chunk_keys`: the fields their entity pass reads besides the keys.
     entity_fields: ClassVar[tuple[str, ...]] = ()
+    # Named look-ups of other entities the check reads through `Context.lookup` (checks.engine.lookups).
+    lookups: ClassVar[tuple[str, ...]] = ()
 
     def applies_to(self, entity: str, mapped: Iterable[str]) -> bool:
         """Whether the check can run on this entity with these mapped fields."""
@@ -145,9 +153,6 @@ class Check:
         """Fields to read for this check."""
         mapped = set(mapped)
         return [f for f in (*self.fields, *self.extra_fields) if f in mapped]
-
-    def prepare(self, source, entity_queries: dict, ctx: Context) -> None:  # noqa: B027
-        """Gather what the check needs from other entities before the rows stream (optional)."""
 
     def chunk_keys(self, frame: pd.DataFrame, ctx: Context) -> pd.Series | None:
         """Entity checks: what each record brings to the entity pass (a normalised duplicate key).

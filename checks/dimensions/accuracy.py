@@ -43,7 +43,11 @@ class EmailSyntax(Check):
     a comma in the domain. Example: `john..doe@acme.com`, `jane.doe.acme.com`.
     """
 
-    id, dimension, entities, fields, severity = "accuracy.email_syntax", "accuracy", PEOPLE, ("email",), "high"
+    id = "accuracy.email_syntax"
+    dimension = "accuracy"
+    entities = PEOPLE
+    fields = ("email",)
+    severity = "high"
 
     def evaluate(self, frame, ctx):  # noqa: D102
         def build(fc):
@@ -65,7 +69,9 @@ def _syntax_fix(value: str) -> str | None:
 class _EmailKind(Check):
     """Shared logic: among syntactically valid addresses, those of one kind."""
 
-    dimension, entities, fields = "accuracy", PEOPLE, ("email",)
+    dimension = "accuracy"
+    entities = PEOPLE
+    fields = ("email",)
     reason = ""
     skip_placeholders = True
 
@@ -90,7 +96,9 @@ class EmailPlaceholder(_EmailKind):
     Example: `test@test.com`, `noemail@acme.com`, `none@none.com`.
     """
 
-    id, severity, skip_placeholders = "accuracy.email_placeholder", "high", False
+    id = "accuracy.email_placeholder"
+    severity = "high"
+    skip_placeholders = False
     reason = "placeholder address, not a real mailbox"
 
     def flag(self, values, parts):  # noqa: D102
@@ -105,7 +113,8 @@ class EmailRole(_EmailKind):
     Example: a contact Jane Doe with `info@acme.com`.
     """
 
-    id, entities = "accuracy.email_role", ("contact", "lead")
+    id = "accuracy.email_role"
+    entities = ("contact", "lead")
     reason = "role address (shared mailbox) on a person"
 
     def flag(self, values, parts):  # noqa: D102
@@ -153,8 +162,12 @@ class PhoneValid(Check):
     their own check. Example: `+1415555013` (9 digits after +1), `+33 1 42 68 53 00 12`.
     """
 
-    id, dimension, entities, fields = "accuracy.phone_valid", "accuracy", (*PEOPLE, "account"), ("phone",)
-    severity, extra_fields = "high", ("country",)
+    id = "accuracy.phone_valid"
+    dimension = "accuracy"
+    entities = (*PEOPLE, "account")
+    fields = ("phone",)
+    severity = "high"
+    extra_fields = ("country",)
 
     def evaluate(self, frame, ctx):  # noqa: D102
         def build(fc):
@@ -175,7 +188,10 @@ class PhonePlaceholder(Check):
     Example: `000-000-0000`, `123-456-7890`, `555-555-5555`.
     """
 
-    id, dimension, entities, fields = "accuracy.phone_placeholder", "accuracy", (*PEOPLE, "account"), ("phone",)
+    id = "accuracy.phone_placeholder"
+    dimension = "accuracy"
+    entities = (*PEOPLE, "account")
+    fields = ("phone",)
 
     def evaluate(self, frame, ctx):  # noqa: D102
         def build(fc):
@@ -210,8 +226,10 @@ class PostalFormat(Check):
     unknown countries are not applicable. Example: US `9410`, NL `1016` (letters missing), DE `1011`.
     """
 
-    id, dimension, entities, fields = "accuracy.postal_format", "accuracy", ("contact", "lead", "account"), (
-        "postal_code", "country")
+    id = "accuracy.postal_format"
+    dimension = "accuracy"
+    entities = ("contact", "lead", "account")
+    fields = ("postal_code", "country")
 
     def evaluate(self, frame, ctx):  # noqa: D102
         fc = ctx.cols("postal_code")[0]
@@ -246,7 +264,9 @@ class StatePostal(Check):
     Example: state `CA` with ZIP `10001` (a New York ZIP).
     """
 
-    id, dimension, entities = "accuracy.state_postal", "accuracy", ("contact", "lead", "account")
+    id = "accuracy.state_postal"
+    dimension = "accuracy"
+    entities = ("contact", "lead", "account")
     fields = ("state", "postal_code", "country")
 
     def evaluate(self, frame, ctx):  # noqa: D102
@@ -272,8 +292,12 @@ class ImpossibleDates(Check):
     record created 2021-03-02.
     """
 
-    id, dimension, entities = "accuracy.impossible_dates", "accuracy", ("contact", "account", "lead", "opportunity")
-    fields, any_field, severity = ("created_at", "modified_at"), True, "high"
+    id = "accuracy.impossible_dates"
+    dimension = "accuracy"
+    entities = ("contact", "account", "lead", "opportunity")
+    fields = ("created_at", "modified_at")
+    any_field = True
+    severity = "high"
 
     def evaluate(self, frame, ctx):  # noqa: D102
         created, modified = dates(frame, ctx, "created_at"), dates(frame, ctx, "modified_at")
@@ -299,7 +323,10 @@ class ImpossibleDates(Check):
 
 
 class _NameCheck(Check):
-    dimension, entities, fields, any_field = "accuracy", PEOPLE, ("first_name", "last_name"), True
+    dimension = "accuracy"
+    entities = PEOPLE
+    fields = ("first_name", "last_name")
+    any_field = True
     name_fields: tuple[str, ...] = ("first_name", "last_name")
 
 
@@ -311,7 +338,8 @@ class JunkName(_NameCheck):
     `N/A`, `xxxx`, `Test`.
     """
 
-    id, severity = "accuracy.junk_name", "high"
+    id = "accuracy.junk_name"
+    severity = "high"
     entities = (*PEOPLE, "account")
     fields = ("first_name", "last_name", "name")
 
@@ -333,8 +361,11 @@ class Mojibake(Check):
     Example: `GonÃ§alves` → `Gonçalves`.
     """
 
-    id, dimension, entities = "accuracy.mojibake", "accuracy", ("contact", "lead", "account", "user")
-    fields, any_field = ("first_name", "last_name", "name", "company", "city", "street", "title"), True
+    id = "accuracy.mojibake"
+    dimension = "accuracy"
+    entities = ("contact", "lead", "account", "user")
+    fields = ("first_name", "last_name", "name", "company", "city", "street", "title")
+    any_field = True
 
     def evaluate(self, frame, ctx):  # noqa: D102
         cols = [fc for f in self.fields for fc in ctx.cols(f)]
@@ -357,7 +388,9 @@ class SwappedNames(_NameCheck):
     last `Emily` → first `Emily`, last `Johnson`.
     """
 
-    id, fields, any_field = "accuracy.swapped_names", ("first_name", "last_name"), False
+    id = "accuracy.swapped_names"
+    fields = ("first_name", "last_name")
+    any_field = False
 
     def evaluate(self, frame, ctx):  # noqa: D102
         first_names, last_names = name_dictionaries()
@@ -387,8 +420,11 @@ class WonWithoutAmount(Check):
     amount NULL.
     """
 
-    id, dimension, entities, fields, severity = ("accuracy.won_without_amount", "accuracy", ("opportunity",),
-                                                 ("is_won", "amount"), "high")
+    id = "accuracy.won_without_amount"
+    dimension = "accuracy"
+    entities = ("opportunity",)
+    fields = ("is_won", "amount")
+    severity = "high"
 
     def evaluate(self, frame, ctx):  # noqa: D102
         won = truthy(frame[ctx.cols("is_won")[0].label])
@@ -406,7 +442,9 @@ class CloseBeforeCreated(Check):
     Example: created 2025-03-10, close date 2025-02-01.
     """
 
-    id, dimension, entities = "accuracy.close_before_created", "accuracy", ("opportunity",)
+    id = "accuracy.close_before_created"
+    dimension = "accuracy"
+    entities = ("opportunity",)
     fields = ("close_date", "created_at")
 
     def evaluate(self, frame, ctx):  # noqa: D102

@@ -28,7 +28,11 @@ class RequiredFields(Check):
     Example: a lead with company `NULL` or `Unknown`.
     """
 
-    id, dimension, entities, fields, any_field = "completeness.required", "completeness", ALL_ENTITIES, (), True
+    id = "completeness.required"
+    dimension = "completeness"
+    entities = ALL_ENTITIES
+    fields = ()
+    any_field = True
     severity = "high"
 
     def applies_to(self, entity, mapped):  # noqa: D102
@@ -67,8 +71,11 @@ class Contactability(Check):
     column. Example: a contact with email NULL and phone NULL; or `test@test.com` and no phone.
     """
 
-    id, dimension, entities, fields, any_field = "completeness.contactability", "completeness", ("contact", "lead"), (
-        "email", "phone"), True
+    id = "completeness.contactability"
+    dimension = "completeness"
+    entities = ("contact", "lead")
+    fields = ("email", "phone")
+    any_field = True
     severity = "high"
     extra_fields = ("country",)
 
@@ -93,7 +100,11 @@ class RecordCompleteness(Check):
     with only a last name and a country filled out of 12 mapped fields.
     """
 
-    id, dimension, entities, fields, any_field = "completeness.record", "completeness", ALL_ENTITIES, (), True
+    id = "completeness.record"
+    dimension = "completeness"
+    entities = ALL_ENTITIES
+    fields = ()
+    any_field = True
     severity = "low"
 
     def applies_to(self, entity, mapped):  # noqa: D102
@@ -124,8 +135,10 @@ class OwnerMissing(Check):
     Fails when: the owner field is empty. Example: a contact with owner_id NULL.
     """
 
-    id, dimension, entities, fields = "completeness.owner_missing", "completeness", (
-        "contact", "account", "lead", "opportunity"), ("owner_id",)
+    id = "completeness.owner_missing"
+    dimension = "completeness"
+    entities = ("contact", "account", "lead", "opportunity")
+    fields = ("owner_id",)
 
     def evaluate(self, frame, ctx):  # noqa: D102
         fc = ctx.cols("owner_id")[0]

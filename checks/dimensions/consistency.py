@@ -29,8 +29,12 @@ class PhoneE164(Check):
     Example: `(415) 555-0132` → `+14155550132`; `089 4521 7730` (DE) → `+498945217730`.
     """
 
-    id, dimension, entities, fields = "consistency.phone_e164", "consistency", (*PEOPLE, "account"), ("phone",)
-    extra_fields, severity = ("country",), "low"
+    id = "consistency.phone_e164"
+    dimension = "consistency"
+    entities = (*PEOPLE, "account")
+    fields = ("phone",)
+    extra_fields = ("country",)
+    severity = "low"
 
     def evaluate(self, frame, ctx):  # noqa: D102
         def build(fc):
@@ -51,8 +55,10 @@ class CountryIso(Check):
     `Deutschland` → `DE`.
     """
 
-    id, dimension, entities, fields = "consistency.country_iso", "consistency", ("contact", "lead", "account"), (
-        "country",)
+    id = "consistency.country_iso"
+    dimension = "consistency"
+    entities = ("contact", "lead", "account")
+    fields = ("country",)
     severity = "low"
 
     def evaluate(self, frame, ctx):  # noqa: D102
@@ -74,8 +80,11 @@ class NameCasing(Check):
     `mcdonald` → `McDonald`.
     """
 
-    id, dimension, entities, fields, any_field = "consistency.name_casing", "consistency", PEOPLE, (
-        "first_name", "last_name"), True
+    id = "consistency.name_casing"
+    dimension = "consistency"
+    entities = PEOPLE
+    fields = ("first_name", "last_name")
+    any_field = True
     severity = "low"
 
     def evaluate(self, frame, ctx):  # noqa: D102
@@ -111,8 +120,12 @@ class Whitespace(Check):
     Example: `" John"`, `"Smith "`, `"New  York"`.
     """
 
-    id, dimension, entities = "consistency.whitespace", "consistency", (*PEOPLE, "account", "opportunity")
-    fields, any_field, severity = ("first_name", "last_name", "name", "company", "city", "street", "title"), True, "low"
+    id = "consistency.whitespace"
+    dimension = "consistency"
+    entities = (*PEOPLE, "account", "opportunity")
+    fields = ("first_name", "last_name", "name", "company", "city", "street", "title")
+    any_field = True
+    severity = "low"
 
     def evaluate(self, frame, ctx):  # noqa: D102
         cols = [fc for f in self.fields for fc in ctx.cols(f)]
@@ -139,7 +152,11 @@ class EmailCase(Check):
     Example: `John.Smith@Acme.com` → `john.smith@acme.com`.
     """
 
-    id, dimension, entities, fields, severity = "consistency.email_case", "consistency", PEOPLE, ("email",), "low"
+    id = "consistency.email_case"
+    dimension = "consistency"
+    entities = PEOPLE
+    fields = ("email",)
+    severity = "low"
 
     def evaluate(self, frame, ctx):  # noqa: D102
         def build(fc):
@@ -160,8 +177,10 @@ class PhoneCountry(Check):
     Example: a contact in `DE` with phone `+14155550132` (US).
     """
 
-    id, dimension, entities, fields = "consistency.phone_country", "consistency", ("contact", "lead", "account"), (
-        "phone", "country")
+    id = "consistency.phone_country"
+    dimension = "consistency"
+    entities = ("contact", "lead", "account")
+    fields = ("phone", "country")
     severity = "low"
 
     def evaluate(self, frame, ctx):  # noqa: D102
@@ -186,9 +205,13 @@ class Orphans(Check):
     deletes count on both sides. Example: a contact whose account_id points at a deleted account.
     """
 
-    id, dimension, entities, fields, any_field = "consistency.orphans", "consistency", (
-        "contact", "lead", "opportunity", "account"), (), True
+    id = "consistency.orphans"
+    dimension = "consistency"
+    entities = ("contact", "lead", "opportunity", "account")
+    fields = ()
+    any_field = True
     severity = "high"
+    lookups = ("live_keys",)
 
     def applies_to(self, entity, mapped):  # noqa: D102
         return entity in self.entities
@@ -199,7 +222,7 @@ class Orphans(Check):
     def evaluate(self, frame, ctx):  # noqa: D102
         out = Outcome.empty()
         for field, target in ctx.param("_references", []):
-            live = ctx.shared["live_keys"](target)
+            live = ctx.lookup("live_keys")(target)
             for fc in ctx.cols(field):
                 keys = as_keys(frame[fc.label])
                 present = usable(frame, fc)
@@ -217,11 +240,14 @@ class OwnerInactive(Check):
     deactivated sales rep.
     """
 
-    id, dimension, entities, fields = "consistency.owner_inactive", "consistency", (
-        "contact", "account", "lead", "opportunity"), ("owner_id",)
+    id = "consistency.owner_inactive"
+    dimension = "consistency"
+    entities = ("contact", "account", "lead", "opportunity")
+    fields = ("owner_id",)
+    lookups = ("inactive_users",)
 
     def evaluate(self, frame, ctx):  # noqa: D102
-        inactive = ctx.shared["inactive_users"]()
+        inactive = ctx.lookup("inactive_users")()
         if inactive is None:
             return Outcome.empty()
         fc = ctx.cols("owner_id")[0]

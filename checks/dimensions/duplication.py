@@ -56,7 +56,9 @@ def email_key(frame: pd.DataFrame, fc) -> pd.Series:
 
 
 class _Exact(Check):
-    dimension, scope, severity = "duplication", "entity", "high"
+    dimension = "duplication"
+    scope = "entity"
+    severity = "high"
     entity_fields = ("created_at",)  # the survivor is the oldest record
 
 
@@ -71,7 +73,9 @@ class ExactEmail(_Exact):
     Example: `John.Smith@Acme.com` and `john.smith@acme.com`.
     """
 
-    id, entities, fields = "duplication.exact_email", PEOPLE, ("email",)
+    id = "duplication.exact_email"
+    entities = PEOPLE
+    fields = ("email",)
     extra_fields = ("created_at",)
 
     def chunk_keys(self, frame, ctx):  # noqa: D102
@@ -92,7 +96,9 @@ class ExactPhone(_Exact):
     survivor fails. Example: `(415) 555-0132` and `+1 415-555-0132`.
     """
 
-    id, entities, fields = "duplication.exact_phone", (*PEOPLE, "account"), ("phone",)
+    id = "duplication.exact_phone"
+    entities = (*PEOPLE, "account")
+    fields = ("phone",)
     extra_fields = ("created_at", "country")
 
     def chunk_keys(self, frame, ctx):  # noqa: D102
@@ -143,8 +149,10 @@ class ExactName(_Exact):
     Example: two contacts `Jane Doe` at account 42.
     """
 
-    id, entities, fields, any_field = "duplication.exact_name", ("contact", "lead", "account"), (
-        "first_name", "last_name", "account_id", "company", "name"), True
+    id = "duplication.exact_name"
+    entities = ("contact", "lead", "account")
+    fields = ("first_name", "last_name", "account_id", "company", "name")
+    any_field = True
     extra_fields = ("created_at", "country")
 
     def applies_to(self, entity, mapped):  # noqa: D102
@@ -186,10 +194,15 @@ class LeadDuplicatesContact(Check):
     contact 1021 has `Ann@acme.com`.
     """
 
-    id, dimension, entities, fields, severity = "duplication.lead_contact", "duplication", ("lead",), ("email",), "high"
+    id = "duplication.lead_contact"
+    dimension = "duplication"
+    entities = ("lead",)
+    fields = ("email",)
+    severity = "high"
+    lookups = ("contact_emails",)
 
     def evaluate(self, frame, ctx):  # noqa: D102
-        contacts = ctx.shared["contact_emails"]()
+        contacts = ctx.lookup("contact_emails")()
         if contacts is None:
             return Outcome.empty()
         fc = ctx.cols("email")[0]

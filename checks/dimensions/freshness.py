@@ -26,7 +26,10 @@ class Staleness(Check):
     Example: a contact last modified 2022-05-01, checked on 2026-11-23.
     """
 
-    id, dimension, entities, fields = "freshness.staleness", "freshness", RECORD_ENTITIES, ("modified_at",)
+    id = "freshness.staleness"
+    dimension = "freshness"
+    entities = RECORD_ENTITIES
+    fields = ("modified_at",)
 
     def evaluate(self, frame, ctx):  # noqa: D102
         modified = dates(frame, ctx, "modified_at")
@@ -52,7 +55,10 @@ class NewestUpdate(Check):
     Applicable once per table. Example: the newest `LastModifiedDate` in Contact is 40 days old.
     """
 
-    id, dimension, entities, fields = "freshness.newest_update", "freshness", RECORD_ENTITIES, ("modified_at",)
+    id = "freshness.newest_update"
+    dimension = "freshness"
+    entities = RECORD_ENTITIES
+    fields = ("modified_at",)
     scope = "entity"
 
     def evaluate(self, frame, ctx):  # noqa: D102
@@ -77,8 +83,10 @@ class StalePipeline(Check):
     Example: stage `Negotiation`, close date three weeks ago.
     """
 
-    id, dimension, entities, fields = "freshness.stale_pipeline", "freshness", ("opportunity",), (
-        "close_date", "is_closed")
+    id = "freshness.stale_pipeline"
+    dimension = "freshness"
+    entities = ("opportunity",)
+    fields = ("close_date", "is_closed")
 
     def evaluate(self, frame, ctx):  # noqa: D102
         open_ = ~truthy(frame[ctx.cols("is_closed")[0].label])
@@ -99,7 +107,10 @@ class StaleLeads(Check):
     Example: a `New` lead last modified 45 days ago.
     """
 
-    id, dimension, entities, fields = "freshness.stale_leads", "freshness", ("lead",), ("status", "modified_at")
+    id = "freshness.stale_leads"
+    dimension = "freshness"
+    entities = ("lead",)
+    fields = ("status", "modified_at")
     extra_fields = ("converted",)
 
     def evaluate(self, frame, ctx):  # noqa: D102
@@ -127,8 +138,12 @@ class MassUpdate(Check):
     modified at 2026-11-13 02:00:00.
     """
 
-    id, dimension, entities, fields = "freshness.mass_update", "freshness", RECORD_ENTITIES, ("modified_at",)
-    scope, severity = "entity", "low"
+    id = "freshness.mass_update"
+    dimension = "freshness"
+    entities = RECORD_ENTITIES
+    fields = ("modified_at",)
+    scope = "entity"
+    severity = "low"
 
     def evaluate(self, frame, ctx):  # noqa: D102
         modified = dates(frame, ctx, "modified_at")

@@ -53,8 +53,13 @@ class FuzzyDuplicates(Check):
     same account, same postal code.
     """
 
-    id, dimension, entities = "duplication.fuzzy", "duplication", ("contact", "lead", "account")
-    fields, any_field, scope, severity = ("first_name", "last_name", "name", "email", "phone"), True, "entity", "high"
+    id = "duplication.fuzzy"
+    dimension = "duplication"
+    entities = ("contact", "lead", "account")
+    fields = ("first_name", "last_name", "name", "email", "phone")
+    any_field = True
+    scope = "entity"
+    severity = "high"
     extra_fields = ("company", "account_id", "street", "city", "state", "postal_code", "country", "website",
                     "created_at", "modified_at")
 

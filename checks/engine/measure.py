@@ -18,11 +18,12 @@ import pandas as pd
 
 from checks.base import FAILURE_COLUMNS, Check, Context, Outcome, prepared_column
 from checks.config import Config
+from checks.engine.lookups import LOOKUPS
 from checks.engine.parallel import ChunkJob, ChunkRunner, key_ranges, prepare_chunk
 from checks.engine.plan import Planned
 from checks.fields import reset_memo
 from checks.scoring import record_scores, score_table
-from checks.values import as_keys, to_datetime
+from checks.values import to_datetime
 from connectors.mapping import KEY, EntityQuery
 from connectors.source import Source
 
@@ -51,56 +52,10 @@ class Measurer:
                  decisions: dict[str, dict[str, str]] | None = None):
         self.cfg, self.source, self.now, self.progress = cfg, source, now, progress
         self.queries = {e: EntityQuery(source, e, ent) for e, ent in cfg.entities.items()}
-        self._cache: dict[str, object] = {}
-        self.shared = {"live_keys": self.live_keys, "inactive_users": self.inactive_users,
-                       "contact_emails": self.contact_emails, "aggregates": {}, "decisions": decisions or {}}
+        # What checks may ask about other entities: each registered look-up, read at most once a run.
+        self.lookups = {name: cls(self) for name, cls in LOOKUPS.items()}
+        self.shared = {**self.lookups, "aggregates": {}, "decisions": decisions or {}}
         self.timings: dict[str, float] = {}  # seconds per dimension, over all entities
-
-    # -- what checks may ask about other entities ----------------------------------------------
-    def _read(self, entity: str, fields: list[str]) -> pd.DataFrame:
-        sql, _ = self.queries[entity].select(fields)
-        frames = [f for f in self.source.stream(sql, self.cfg.source.chunk_size)]
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[KEY, *fields])
-
-    def live_keys(self, entity: str) -> set[str]:
-        """Keys of the entity's live (not soft-deleted) records."""
-        if f"keys:{entity}" not in self._cache:
-            keys = set() if entity not in self.queries else set(as_keys(self._read(entity, [])[KEY]).dropna())
-            self._cache[f"keys:{entity}"] = keys
-        return self._cache[f"keys:{entity}"]
-
-    def inactive_users(self) -> set[str] | None:
-        """Keys of users whose active flag is false (None when users or their flag are unmapped)."""
-        if "inactive" not in self._cache:
-            ent = self.cfg.entities.get("user")
-            if ent is None or "active" not in ent.fields:
-                self._cache["inactive"] = None
-            else:
-                from checks.dimensions.consistency import inactive_user_keys
-
-                users = self._read("user", ["active"])
-                users[KEY] = as_keys(users[KEY])
-                self._cache["inactive"] = inactive_user_keys(users, "active")
-        return self._cache["inactive"]
-
-    def contact_emails(self) -> dict[str, str] | None:
-        """Normalised contact email (duplication.exact_email's key) → the contact's key."""
-        if "emails" not in self._cache:
-            ent = self.cfg.entities.get("contact")
-            if ent is None or "email" not in ent.fields:
-                self._cache["emails"] = None
-            else:  # the contact pass did not leave them (leads measured alone, or exact_email disabled)
-                from checks.dimensions.duplication import email_key
-
-                frame = self._read("contact", ["email"])
-                self.remember_contact_emails(frame, email_key(frame, self.queries["contact"].field_columns("email")[0]))
-                reset_memo()
-        return self._cache["emails"]
-
-    def remember_contact_emails(self, frame: pd.DataFrame, keys: pd.Series) -> None:
-        """Keep normalised contact emails → key (from the contact pass, so leads need no second read)."""
-        pairs = pd.DataFrame({"e": keys, "k": as_keys(frame[KEY])}).dropna().drop_duplicates("e")
-        self._cache["emails"] = dict(zip(pairs.e, pairs.k, strict=True))
 
     def aggregates(self, entity: str) -> dict | None:
         """One SQL aggregate for the table: rows, newest/oldest update, age buckets."""
@@ -139,17 +94,11 @@ class Measurer:
         # Plain Python values to bind; a key repeated (a non-unique key) starts one range only.
         return [k for k in dict.fromkeys(keys.iloc[:, 0].tolist()) if k is not None and k == k]
 
-    def _prepare_lookups(self, entity: str, planned: list[Planned]) -> None:
-        """Read what row checks ask of other entities now, so forked workers inherit it."""
-        ids = {p.check.id for p in planned}
-        if "consistency.orphans" in ids:
-            for p in planned:
-                for _, target in p.params.get("_references", []):
-                    self.live_keys(target)
-        if "consistency.owner_inactive" in ids:
-            self.inactive_users()
-        if "duplication.lead_contact" in ids:
-            self.contact_emails()
+    def _prepare_lookups(self, planned: list[Planned]) -> None:
+        """Read the look-ups the entity's checks declare now, so forked workers inherit them."""
+        for p in planned:
+            for name in p.check.lookups:
+                self.lookups[name].prepare(p.params)
 
     # -- measuring -----------------------------------------------------------------------------
     def measure_entity(self, entity: str, planned: list[Planned]) -> tuple[dict[int, Outcome], pd.Series, float]:
@@ -181,7 +130,7 @@ class Measurer:
         aggregates = self.shared["aggregates"].get(entity)
         # The freshness aggregate has counted the rows already; otherwise one COUNT(*).
         total = aggregates["rows"] if aggregates else self.source.scalar(query.count_sql()) or 0
-        self._prepare_lookups(entity, planned)
+        self._prepare_lookups(planned)
         job = ChunkJob(planned, contexts, row_checks, keyed, keep,
                        columns["owner_id"][0].label if "owner_id" in columns else None, self.source,
                        query.range_select(sorted(fields)), self.cfg.source.chunk_size)
@@ -218,11 +167,8 @@ class Measurer:
                 outcomes[i] = planned[i].check.evaluate(whole, contexts[i])
                 timings[i] += time.perf_counter() - t
             reset_memo()
-            from checks.dimensions.duplication import ExactEmail
-
-            email_keys = prepared_column(ExactEmail)
-            if entity == "contact" and email_keys in whole and "emails" not in self._cache:
-                self.remember_contact_emails(whole, whole[email_keys])
+            for lookup in self.lookups.values():
+                lookup.after_entity(entity, whole)
         owners = [r.owners for r in results if r.owners is not None]
         owner_series = pd.concat(owners) if owners else pd.Series(dtype=object)
         owner_series = owner_series[~owner_series.index.duplicated()]

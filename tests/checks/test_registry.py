@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 import typing
 from pathlib import Path
@@ -13,6 +14,7 @@ from checks.base import DIMENSIONS, REGISTRY, Check, register
 from checks.config import ENTITY_NAMES, Config, load_config
 from checks.demo.evaluate import GROUP_TO_CHECK, KIND_TO_CHECK
 from checks.dimensions import all_checks
+from checks.engine.lookups import LOOKUPS
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "cleancrm.example.yml"
@@ -117,3 +119,20 @@ def test_example_config_parses_and_mentions_every_key(monkeypatch):
     assert cfg.entities
     missing = sorted({key for _, key, _ in FIELDS if not re.search(rf"(^|[\s#`{{,-]){re.escape(key)}:", text, re.M)})
     assert missing == [], f"{EXAMPLE.name} does not mention: {', '.join(missing)}"
+
+
+@pytest.mark.parametrize(("check_id", "cls"), CHECKS, ids=[c for c, _ in CHECKS])
+def test_a_check_declares_the_lookups_it_reads(check_id, cls):
+    """The engine prepares what a check declares: every `ctx.lookup(name)` it makes is declared and exists."""
+    used = set(re.findall(r"""ctx\.lookup\(["'](\w+)["']\)""", inspect.getsource(cls)))
+    assert used <= set(cls.lookups), f"{check_id} reads {used - set(cls.lookups)} without declaring them"
+    assert set(cls.lookups) <= set(LOOKUPS), f"{check_id} declares unknown look-ups {set(cls.lookups) - set(LOOKUPS)}"
+
+
+def test_the_engine_names_no_check():
+    """Which checks need other entities is said by the checks, not by the engine."""
+    engine = ROOT / "checks" / "engine"
+    for path in engine.glob("*.py"):
+        text = path.read_text()
+        named = [cid for cid in all_checks() if f'"{cid}"' in text]
+        assert named == [], f"{path.name} names checks {named}"

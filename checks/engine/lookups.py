@@ -1,0 +1,120 @@
+"""Named look-ups: what a check may ask about other entities, read once per run.
+
+A check names the look-ups it reads in its `lookups` attribute; the engine prepares them before an
+entity's rows stream (so forked workers inherit them) and hands them to the check through
+`Context.lookup(name)`. A look-up is one small class registered under its name: adding one never
+touches the engine.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import pandas as pd
+
+from checks.base import prepared_column
+from checks.fields import reset_memo
+from checks.values import as_keys
+from connectors.mapping import KEY
+
+if TYPE_CHECKING:
+    from checks.engine.measure import Measurer
+
+LOOKUPS: dict[str, type[Lookup]] = {}
+
+
+class Lookup:
+    """One look-up of a run; `__call__` answers the checks, `prepare` reads ahead what they will ask."""
+
+    name: ClassVar[str]
+
+    def __init_subclass__(cls, name: str, **kwargs: Any):
+        super().__init_subclass__(**kwargs)
+        if name in LOOKUPS:
+            raise ValueError(f"look-up {name!r} is defined twice")
+        cls.name = name
+        LOOKUPS[name] = cls
+
+    def __init__(self, measurer: Measurer):
+        self.measurer = measurer
+        self.cache: dict[Any, Any] = {}
+
+    def prepare(self, params: dict) -> None:
+        """Read what a planned check with these parameters will ask, before the rows stream."""
+        self()
+
+    def after_entity(self, entity: str, whole: pd.DataFrame) -> None:
+        """See an entity's gathered records after its pass (to keep what a later entity will ask)."""
+
+    def read(self, entity: str, fields: list[str]) -> pd.DataFrame:
+        """Every live record of `entity` with the given fields."""
+        measurer = self.measurer
+        sql, _ = measurer.queries[entity].select(fields)
+        frames = list(measurer.source.stream(sql, measurer.cfg.source.chunk_size))
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[KEY, *fields])
+
+    def __call__(self, *args):  # noqa: D102
+        raise NotImplementedError
+
+
+class LiveKeys(Lookup, name="live_keys"):
+    """Keys of an entity's live (not soft-deleted) records: `lookup("live_keys")("account")`."""
+
+    def prepare(self, params: dict) -> None:  # noqa: D102
+        for _, target in params.get("_references", []):
+            self(target)
+
+    def __call__(self, entity: str) -> set[str]:  # noqa: D102
+        if entity not in self.cache:
+            mapped = entity in self.measurer.queries
+            self.cache[entity] = set(as_keys(self.read(entity, [])[KEY]).dropna()) if mapped else set()
+        return self.cache[entity]
+
+
+class InactiveUsers(Lookup, name="inactive_users"):
+    """Keys of users whose active flag is false; None when users or their flag are unmapped."""
+
+    def __call__(self) -> set[str] | None:  # noqa: D102
+        if "inactive" not in self.cache:
+            ent = self.measurer.cfg.entities.get("user")
+            if ent is None or "active" not in ent.fields:
+                self.cache["inactive"] = None
+            else:
+                from checks.dimensions.consistency import inactive_user_keys
+
+                users = self.read("user", ["active"])
+                users[KEY] = as_keys(users[KEY])
+                self.cache["inactive"] = inactive_user_keys(users, "active")
+        return self.cache["inactive"]
+
+
+class ContactEmails(Lookup, name="contact_emails"):
+    """A contact's email duplicate key (duplication.exact_email's) → the contact's key; None unmapped.
+
+    Kept from the contact pass when exact email duplicates ran on contacts, so leads need no second
+    read of the contacts.
+    """
+
+    def __call__(self) -> dict[str, str] | None:  # noqa: D102
+        if "emails" not in self.cache:
+            ent = self.measurer.cfg.entities.get("contact")
+            if ent is None or "email" not in ent.fields:
+                self.cache["emails"] = None
+            else:
+                from checks.dimensions.duplication import email_key
+
+                frame = self.read("contact", ["email"])
+                self._remember(frame, email_key(frame, self.measurer.queries["contact"].field_columns("email")[0]))
+                reset_memo()
+        return self.cache["emails"]
+
+    def after_entity(self, entity: str, whole: pd.DataFrame) -> None:  # noqa: D102
+        from checks.dimensions.duplication import ExactEmail
+
+        column = prepared_column(ExactEmail)
+        if entity == "contact" and column in whole and "emails" not in self.cache:
+            self._remember(whole, whole[column])
+
+    def _remember(self, frame: pd.DataFrame, keys: pd.Series) -> None:
+        pairs = pd.DataFrame({"email": keys, "key": as_keys(frame[KEY])}).dropna().drop_duplicates("email")
+        self.cache["emails"] = dict(zip(pairs.email, pairs.key, strict=True))
