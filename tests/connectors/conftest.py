@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from checks.demo.export import Shaped, shape_tables, write_shape
+from checks.demo.export import shape_tables, write_shape
+from connectors.presets.shaping import Shaped
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
