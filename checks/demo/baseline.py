@@ -149,7 +149,7 @@ def valid_phones(rng, country: Country, city: City | None, n: int) -> np.ndarray
 
 
 def _dates(rng, as_of: datetime, n: int, oldest_days: int, newest_days: int, recent_days: int):
-    """created in [as_of-oldest, as_of-newest]; modified after created and within `recent_days`."""
+    """Created in [as_of-oldest, as_of-newest]; modified after created and within `recent_days`."""
     created = as_of - pd.to_timedelta(rng.integers(newest_days * DAY, oldest_days * DAY, n), unit="s")
     floor = np.maximum(created.values, np.datetime64(as_of - timedelta(days=recent_days)))
     span = (np.datetime64(as_of) - floor).astype("timedelta64[s]").astype(np.int64)
