@@ -13,10 +13,10 @@ Each rule (config `alerts.rules`) is measured from the history store:
 `entity.field` (scores only) or a check id (`completeness.required`).
 
 A rule alerts once when it starts firing and once more when it recovers; its state lives in the
-`alert_state` table, so several processes (a scheduler, `cleancrm run` from cron, a watchdog) never
-send the same alert twice: a state change is claimed with a conditional UPDATE (or the primary key)
-before anything is sent. When no channel could deliver, the claim is undone and the next evaluation
-tries again; when at least one channel delivered, the failures are only logged.
+history store (`store.alert_state`), so several processes (a scheduler, `cleancrm run` from cron, a
+watchdog) never send the same alert twice: a state change is claimed before anything is sent. When
+no channel could deliver, the claim is undone and the next evaluation tries again; when at least
+one channel delivered, the failures are only logged.
 """
 
 from __future__ import annotations
@@ -28,14 +28,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import pandas as pd
-import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from checks.base import DIMENSIONS
 from checks.config import ENTITY_NAMES, AlertChannel, AlertRule, Config
 from connectors.errors import CleanCRMError, ConfigError
 from connectors.history import HistoryStore, utcnow
-from connectors.history import schema as hs
 from connectors.notify import Message, NotifyError
 from connectors.notify import send as notify_send
 
@@ -123,7 +121,7 @@ def score_of(store: HistoryStore, run_id: int, scope: str) -> float | None:
     """A run's score for `scope` (see module docstring), or None when the run has none."""
     head, _, tail = scope.partition(".")
     if scope in ("overall", *DIMENSIONS, *ENTITY_NAMES) or (head in ENTITY_NAMES and tail):
-        scores = store.scores(run_id)
+        scores = store.results.scores(run_id)
         if scope == "overall":
             sel = scores[scores.scope == "overall"]
         elif scope in DIMENSIONS:
@@ -136,7 +134,7 @@ def score_of(store: HistoryStore, run_id: int, scope: str) -> float | None:
             sel = scores[(scores.scope == "field") & (scores.entity == head) & (scores.field == tail)]
         values = sel.score.dropna()
         return float(values.iloc[0]) if len(values) else None
-    results = store.check_results(run_id)
+    results = store.results.check_results(run_id)
     sel = results[results.check_id == scope]
     applicable = int(sel.applicable.sum()) if len(sel) else 0
     if not applicable:
@@ -147,7 +145,7 @@ def score_of(store: HistoryStore, run_id: int, scope: str) -> float | None:
 
 def failed_count(store: HistoryStore, run_id: int, scope: str) -> int | None:
     """Failures for `scope` in a run: all (`overall`), a dimension's, an entity's or a check's."""
-    results = store.check_results(run_id)
+    results = store.results.check_results(run_id)
     if not len(results):
         return None
     if scope == "overall":
@@ -169,20 +167,17 @@ def measure(rule: AlertRule, cfg: Config, store: HistoryStore, now: datetime | N
     """Measure one rule against the history store (`now` is naive UTC)."""
     now = now or utcnow()
     if rule.kind == "heartbeat_stale":
-        t = hs.heartbeats
-        with store.engine.connect() as conn:
-            row = conn.execute(sa.select(t.c.scheduler_id, t.c.beat_at).where(t.c.source_name == cfg.name)
-                               .order_by(t.c.beat_at.desc()).limit(1)).first()
-        if row is None:
+        beat = store.heartbeats.newest(cfg.name)
+        if beat is None:
             return Evaluation(None, detail="no scheduler has reported yet")
-        minutes = (now - row.beat_at).total_seconds() / 60
+        minutes = (now - beat.beat_at).total_seconds() / 60
         firing = minutes > float(rule.threshold)
-        detail = (f"the scheduler ({row.scheduler_id}) has not reported for {minutes:.0f} min "
-                  f"(last beat {row.beat_at:%Y-%m-%d %H:%M} UTC, limit {rule.threshold:g} min)" if firing
-                  else f"the scheduler ({row.scheduler_id}) is reporting again (last beat {row.beat_at:%H:%M:%S} UTC)")
+        detail = (f"the scheduler ({beat.scheduler_id}) has not reported for {minutes:.0f} min "
+                  f"(last beat {beat.beat_at:%Y-%m-%d %H:%M} UTC, limit {rule.threshold:g} min)" if firing
+                  else f"the scheduler ({beat.scheduler_id}) is reporting again (last beat {beat.beat_at:%H:%M:%S} UTC)")
         return Evaluation(firing, round(minutes, 2), detail)
 
-    runs = store.runs(cfg.name)
+    runs = store.runs.list(cfg.name)
     if rule.kind == "run_failed":
         finished = runs[runs.status.isin(["completed", "failed"])] if len(runs) else runs
         if not len(finished):
@@ -240,51 +235,7 @@ def measure(rule: AlertRule, cfg: Config, store: HistoryStore, now: datetime | N
     return Evaluation(None, detail=f"no two comparable completed runs scored {rule.scope}")
 
 
-# -- state and delivery ---------------------------------------------------------------------------
-def state(store: HistoryStore, source_name: str) -> pd.DataFrame:
-    """The alert state rows of a source (rule, firing, since, last_value)."""
-    t = hs.alert_state
-    with store.engine.connect() as conn:
-        res = conn.execute(sa.select(t).where(t.c.source_name == source_name).order_by(t.c.rule))
-        return pd.DataFrame(res.fetchall(), columns=list(res.keys()))
-
-
-def _claim(store: HistoryStore, source: str, rule: str, firing: bool, value: float | None,
-           now: datetime) -> tuple[bool, tuple | None]:
-    """Record the rule's state; True when this call moved it (and so must send the message).
-
-    Returns the claim flag and the previous (firing, since) to undo a claim with.
-    """
-    t = hs.alert_state
-    key = (t.c.source_name == source) & (t.c.rule == rule)
-    with store.engine.begin() as conn:
-        row = conn.execute(sa.select(t.c.firing, t.c.since).where(key)).first()
-        if row is None:
-            try:
-                with conn.begin_nested():
-                    conn.execute(t.insert().values(source_name=source, rule=rule, firing=int(firing), since=now,
-                                                   last_value=value))
-            except IntegrityError:
-                return False, None  # another process recorded it first
-            return firing, None  # a first "not firing" needs no message
-        if bool(row.firing) == firing:
-            conn.execute(t.update().where(key).values(last_value=value))
-            return False, None
-        res = conn.execute(t.update().where(key & (t.c.firing == row.firing))
-                           .values(firing=int(firing), since=now, last_value=value))
-        return res.rowcount == 1, (row.firing, row.since)
-
-
-def _unclaim(store: HistoryStore, source: str, rule: str, previous: tuple | None) -> None:
-    t = hs.alert_state
-    key = (t.c.source_name == source) & (t.c.rule == rule)
-    with store.engine.begin() as conn:
-        if previous is None:
-            conn.execute(t.delete().where(key))
-        else:
-            conn.execute(t.update().where(key).values(firing=previous[0], since=previous[1]))
-
-
+# -- delivery -------------------------------------------------------------------------------------
 def message_for(cfg: Config, rule: AlertRule, ev: Evaluation, now: datetime) -> Message:
     """The alert (or recovery) message of a rule."""
     firing = bool(ev.firing)
@@ -323,7 +274,7 @@ def evaluate(cfg: Config, store: HistoryStore, *, now: datetime | None = None, k
             ev = measure(rule, cfg, store, now)
             if ev.firing is None:
                 continue
-            claimed, previous = _claim(store, cfg.name, rule.name, ev.firing, ev.value, now)
+            claimed, previous = store.alert_state.claim(cfg.name, rule.name, ev.firing, ev.value, now)
         except (CleanCRMError, SQLAlchemyError) as exc:
             log.warning("alert rule %r: cannot evaluate (%s)", rule.name, str(exc).splitlines()[0])
             continue
@@ -338,7 +289,7 @@ def evaluate(cfg: Config, store: HistoryStore, *, now: datetime | None = None, k
                 event.errors.append(f"{name}: {exc}")
                 log.warning("alert rule %r: channel %s: %s", rule.name, name, exc)
         if rule.channels and not event.delivered:
-            _unclaim(store, cfg.name, rule.name, previous)  # nothing went out: try again next time
+            store.alert_state.unclaim(cfg.name, rule.name, previous)  # nothing went out: try again next time
         else:
             log.info("alert rule %r %s: %s", rule.name, event.state, json.dumps(event.message.fields))
         events.append(event)

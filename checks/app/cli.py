@@ -161,7 +161,7 @@ def findings(config: ConfigOpt,
     from checks.app.export import build_worklist
 
     cfg, store = _history(config)
-    run_id = store.resolve_run(run_ref, cfg.name)
+    run_id = store.runs.resolve(run_ref, cfg.name)
     work = build_worklist(store, run_id, check=check, dimension=dimension, entity=entity, owner=owner,
                           severity=severity)
     _emit(work, fmt, out)
@@ -193,8 +193,8 @@ def compare(config: ConfigOpt, run_a: Annotated[str, typer.Argument(help="Earlie
             fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table") -> None:
     """Per check: records fixed, still failing and newly failing between two runs."""
     cfg, store = _history(config)
-    a, b = store.resolve_run(run_a, cfg.name), store.resolve_run(run_b, cfg.name)
-    table = store.compare(a, b)
+    a, b = store.runs.resolve(run_a, cfg.name), store.runs.resolve(run_b, cfg.name)
+    table = store.findings.compare(a, b)
     if fmt == "json":
         typer.echo(table.to_json(orient="records", indent=1))
     elif fmt == "csv":
@@ -214,7 +214,7 @@ def annotate(config: ConfigOpt, name: Annotated[str, typer.Argument(help="What w
              note: Annotated[str | None, typer.Option(help="Free text.")] = None) -> None:
     """Record an intervention (a clean-up, an import) to mark on trend charts and compare around."""
     cfg, store = _history(config)
-    ann_id = store.add_annotation(cfg.name, name, _parse_when(date, "--date"), scope, note)
+    ann_id = store.annotations.add(cfg.name, name, _parse_when(date, "--date"), scope, note)
     typer.echo(f"Annotation {ann_id} recorded: {name} on {date}")
 
 
@@ -223,7 +223,7 @@ def annotate(config: ConfigOpt, name: Annotated[str, typer.Argument(help="What w
 def runs(config: ConfigOpt, limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20) -> None:
     """List the runs in the history with status, score and errors."""
     cfg, store = _history(config)
-    table = store.runs(cfg.name).head(limit)
+    table = store.runs.list(cfg.name).head(limit)
     if not len(table):
         typer.echo(f"No runs yet; run one with: cleancrm run --config {config}")
         return
@@ -250,7 +250,7 @@ def duplicates(config: ConfigOpt, run_ref: Annotated[str, typer.Option("--run", 
     from checks.app.export import duplicate_worklist
 
     cfg, store = _history(config)
-    run_id = store.resolve_run(run_ref, cfg.name)
+    run_id = store.runs.resolve(run_ref, cfg.name)
     _emit(duplicate_worklist(store, run_id), fmt, out)
 
 

@@ -44,7 +44,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import sqlalchemy as sa
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -59,9 +58,7 @@ from checks import __version__
 from checks.app.alerts import evaluate, validate_rules
 from checks.config import Config, RetryConfig, ScheduleEntry
 from connectors.errors import CleanCRMError, ConfigError, RunLockedError
-from connectors.history import HistoryStore, dumps, utcnow
-from connectors.history import schema as hs
-from connectors.history.locks import lock_info
+from connectors.history import HistoryStore, utcnow
 from connectors.notify import send as notify_send
 
 log = logging.getLogger("cleancrm.schedule")
@@ -332,41 +329,17 @@ class Runner:
             raise ConfigError("\n".join(problems))
 
     # -- history look-ups ------------------------------------------------------------------------
-    def _max_run_id(self) -> int:
-        with self.store.engine.connect() as conn:
-            return int(conn.execute(sa.select(sa.func.max(hs.runs.c.id))).scalar() or 0)
-
-    def _runs_since(self, label: str, *, after_id: int = 0, started_from: datetime | None = None,
-                    statuses: tuple[str, ...] | None = None) -> list:
-        r = hs.runs
-        q = sa.select(r.c.id, r.c.status, r.c.started_at).where(
-            r.c.source_name == self.cfg.name, r.c.trigger == label, r.c.id > after_id)
-        if started_from is not None:
-            q = q.where(r.c.started_at >= started_from)
-        if statuses:
-            q = q.where(r.c.status.in_(statuses))
-        with self.store.engine.connect() as conn:
-            return list(conn.execute(q.order_by(r.c.id)))
-
     def last_completed(self, name: str) -> datetime | None:
         """Start (aware UTC) of the newest completed run of a schedule."""
-        r = hs.runs
-        with self.store.engine.connect() as conn:
-            started = conn.execute(sa.select(sa.func.max(r.c.started_at)).where(
-                r.c.source_name == self.cfg.name, r.c.trigger == trigger_label(name),
-                r.c.status == "completed")).scalar()
+        started = self.store.runs.last_completed(self.cfg.name, trigger_label(name))
         return None if started is None else started.replace(tzinfo=UTC)
 
     def _record_failure(self, name: str, error: str, started_at: datetime) -> int:
         """A failed run for a try that failed before the engine recorded one (source down)."""
         entry = self.entries[name]
-        with self.store.engine.begin() as conn:
-            res = conn.execute(hs.runs.insert().values(
-                source_name=self.cfg.name, started_at=started_at, finished_at=utcnow(), as_of=started_at,
-                status="failed", error=error[:4000], trigger=trigger_label(name),
-                config_hash=self.cfg.fingerprint(), tool_version=__version__,
-                only=",".join(entry.only)[:200] or None))
-            return int(res.inserted_primary_key[0])
+        return self.store.runs.record_failure(
+            self.cfg.name, error, started_at=started_at, trigger=trigger_label(name),
+            config_hash=self.cfg.fingerprint(), tool_version=__version__, only=",".join(entry.only)[:200] or None)
 
     # -- running ---------------------------------------------------------------------------------
     def next_fire(self, name: str, after: datetime | None = None) -> datetime | None:
@@ -401,13 +374,14 @@ class Runner:
     def _try(self, name: str, attempt: int, fire_time: datetime) -> FireResult:
         label, entry = trigger_label(name), self.entries[name]
         try:
-            done = self._runs_since(label, started_from=_naive_utc(fire_time), statuses=("completed", "running"))
-            if done and all(r.status == "running" for r in done) and lock_info(self.store, self.cfg.name) is None:
+            done = self.store.runs.runs_since(self.cfg.name, label, started_from=_naive_utc(fire_time),
+                                              statuses=("completed", "running"))
+            if done and all(r.status == "running" for r in done) and self.store.locks.info(self.cfg.name) is None:
                 done = []  # left `running` by a dead process: run it again
             if done:
                 return FireResult(name, attempt, "skipped", fire_time, int(done[-1].id),
                                   "a run of this schedule already started since its fire time")
-            before, started = self._max_run_id(), utcnow()
+            before, started = self.store.runs.max_id(), utcnow()
         except Exception as exc:  # history store unreachable: treat like any failed try
             return self._failed(name, attempt, fire_time, f"history: {exc}", transient=True)
         try:
@@ -422,7 +396,7 @@ class Runner:
             error = str(exc) if isinstance(exc, CleanCRMError) else f"{type(exc).__name__}: {exc}"
             run_id = None
             try:
-                recorded = self._runs_since(label, after_id=before)
+                recorded = self.store.runs.runs_since(self.cfg.name, label, after_id=before)
                 run_id = int(recorded[-1].id) if recorded else self._record_failure(name, error, started)
             except Exception:
                 log.exception("schedule %r: could not record the failed run", name)
@@ -478,13 +452,8 @@ class Runner:
         next_runs = {} if stopping else {
             name: nxt.astimezone(trigger.timezone).isoformat() for name, trigger in self.triggers.items()
             if (nxt := self.next_fire(name, now)) is not None}
-        t = hs.heartbeats
-        values = {"source_name": self.cfg.name, "beat_at": _naive_utc(now), "next_runs": dumps(next_runs)}
         try:
-            with self.store.engine.begin() as conn:
-                res = conn.execute(t.update().where(t.c.scheduler_id == self.scheduler_id).values(**values))
-                if not res.rowcount:
-                    conn.execute(t.insert().values(scheduler_id=self.scheduler_id, **values))
+            self.store.heartbeats.beat(self.scheduler_id, self.cfg.name, _naive_utc(now), next_runs)
             if not stopping:
                 evaluate(self.cfg, self.store, now=_naive_utc(now), kinds=("heartbeat_stale",), send=self.send)
         except Exception as exc:  # the store being briefly unreachable must not stop the scheduler

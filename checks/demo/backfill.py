@@ -108,8 +108,8 @@ def backfill_history(inj: Injector, config_path: Path, weeks: int = 12, progress
             run_ids.append(outcome.run_id)
             if progress:
                 progress(i + 1, weeks)
-    store.add_annotation(cfg.name, CLEANUP_NAME, cleanup_at, "consistency",
-                         "Phones converted to E.164, countries to ISO codes, names to proper case.")
+    store.annotations.add(cfg.name, CLEANUP_NAME, cleanup_at, "consistency",
+                          "Phones converted to E.164, countries to ISO codes, names to proper case.")
     outcome = run_checks(cfg, now=as_of, trigger="backfill", history=store)
     run_ids.append(outcome.run_id)
     if progress:

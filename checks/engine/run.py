@@ -43,7 +43,6 @@ def run_checks(cfg: Config, *, now: datetime | None = None, only: str | None = N
     Bad config and an unreachable source are reported before anything is written.
     """
     from connectors.history import HistoryStore
-    from connectors.history.locks import run_lock
     from connectors.source import fingerprint
 
     start = time.perf_counter()
@@ -52,14 +51,14 @@ def run_checks(cfg: Config, *, now: datetime | None = None, only: str | None = N
     source = open_checked_source(cfg)
     try:
         store = history or HistoryStore(cfg.history_url())
-        with run_lock(store, cfg.name) if lock else nullcontext():
+        with store.locks.run_lock(cfg.name) if lock else nullcontext():
             if lock:
-                store.mark_interrupted(cfg.name)  # we hold the lock: any run still "running" died
-            run_id = store.start_run(cfg.name, as_of, trigger, cfg.fingerprint(), __version__, only)
-            with store.failing_run_on_error(run_id):
-                result = measure(cfg, source, planned, as_of, progress, store.decisions(cfg.name))
+                store.runs.mark_interrupted(cfg.name)  # we hold the lock: any run still "running" died
+            run_id = store.runs.start(cfg.name, as_of, trigger, cfg.fingerprint(), __version__, only)
+            with store.runs.failing_on_error(run_id):
+                result = measure(cfg, source, planned, as_of, progress, store.decisions.as_mapping(cfg.name))
                 tables = [ent.table for ent in cfg.entities.values()]
-                store.complete_run(run_id, result, fingerprint(source, tables))
+                store.runs.complete(run_id, result, fingerprint(source, tables))
     finally:
         source.close()
     return RunOutcome(run_id, result, time.perf_counter() - start, as_of)

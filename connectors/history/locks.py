@@ -5,7 +5,7 @@ sharing the history store. While a run holds it, a background thread pushes its 
 every third of the TTL, so a long run keeps its lock while a lock whose holder died (killed,
 crashed, host lost) expires at most one TTL after its last renewal and is then taken over. The
 run the dead holder left `running` is turned into a failed one by the next lock holder
-(`HistoryStore.mark_interrupted`, called by `checks.engine.run_checks`).
+(`store.runs.mark_interrupted`, called by `checks.engine.run_checks`).
 
 A holder that is merely frozen (SIGSTOP, a suspended VM) for longer than the TTL loses its lock;
 the renewal thread notices and logs it.
@@ -26,8 +26,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from connectors.errors import RunLockedError
-from connectors.history import HistoryStore, utcnow
-from connectors.history import schema as hs
+from connectors.history import schema
+from connectors.history.part import StorePart, utcnow
 
 DEFAULT_TTL = timedelta(minutes=5)
 log = logging.getLogger("cleancrm.locks")
@@ -47,76 +47,102 @@ def holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def acquire(store: HistoryStore, source_name: str, ttl: timedelta = DEFAULT_TTL,
-            now: datetime | None = None, holder: str | None = None) -> str:
-    """Take the source's lock or raise RunLockedError naming who holds it.
+class Locks(StorePart):
+    """Takes, renews and gives back the per-source run lock."""
 
-    Args:
-        store: The history store shared by every process that may run this source.
-        source_name: The source (`cfg.name`).
-        ttl: How long the lock lasts without renewal.
-        now: Naive UTC time to use instead of the clock (tests).
-        holder: Holder name to record; default `host:pid`.
+    def acquire(self, source_name: str, ttl: timedelta = DEFAULT_TTL, now: datetime | None = None,
+                holder: str | None = None) -> str:
+        """Take the source's lock or raise RunLockedError naming who holds it.
 
-    Returns:
-        The holder name, to give back to `release`.
+        Args:
+            source_name: The source (`cfg.name`).
+            ttl: How long the lock lasts without renewal.
+            now: Naive UTC time to use instead of the clock (tests).
+            holder: Holder name to record; default `host:pid`.
 
-    Raises:
-        RunLockedError: Another live holder has the lock.
-    """
-    now = now or utcnow()
-    holder = holder or holder_id()
-    t = hs.run_locks
-    with store.engine.begin() as conn:
-        conn.execute(t.delete().where(t.c.source_name == source_name, t.c.expires_at < now))
+        Returns:
+            The holder name, to give back to `release`.
+
+        Raises:
+            RunLockedError: Another live holder has the lock.
+        """
+        now = now or utcnow()
+        holder = holder or holder_id()
+        locks = schema.run_locks
+        with self.engine.begin() as conn:
+            conn.execute(locks.delete().where(locks.c.source_name == source_name, locks.c.expires_at < now))
+            try:
+                with conn.begin_nested():
+                    conn.execute(locks.insert().values(source_name=source_name, holder=holder, acquired_at=now,
+                                                       expires_at=now + ttl))
+            except IntegrityError:
+                row = conn.execute(sa.select(locks.c.holder, locks.c.acquired_at, locks.c.expires_at)
+                                   .where(locks.c.source_name == source_name)).first()
+                who = (f"{row.holder} since {row.acquired_at:%Y-%m-%d %H:%M:%S} UTC, lock expires "
+                       f"{row.expires_at:%H:%M:%S} UTC unless renewed") if row else "another process"
+                raise RunLockedError(f"source {source_name!r}: a run is already in progress ({who}); "
+                                     "wait for it to finish") from None
+        return holder
+
+    def renew(self, source_name: str, holder: str, ttl: timedelta = DEFAULT_TTL,
+              now: datetime | None = None) -> bool:
+        """Push the lock's expiry to `now + ttl`; False if `holder` no longer holds it."""
+        locks = schema.run_locks
+        with self.engine.begin() as conn:
+            res = conn.execute(locks.update().where(locks.c.source_name == source_name, locks.c.holder == holder)
+                               .values(expires_at=(now or utcnow()) + ttl))
+            return bool(res.rowcount)
+
+    def release(self, source_name: str, holder: str) -> None:
+        """Give the lock back (only if we still hold it)."""
+        locks = schema.run_locks
+        with self.engine.begin() as conn:
+            conn.execute(locks.delete().where(locks.c.source_name == source_name, locks.c.holder == holder))
+
+    def info(self, source_name: str) -> LockInfo | None:
+        """The source's current lock, or None when it is free (an expired lock counts as free)."""
+        locks = schema.run_locks
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(locks.c.holder, locks.c.acquired_at, locks.c.expires_at)
+                               .where(locks.c.source_name == source_name)).first()
+        if row is None or row.expires_at < utcnow():
+            return None
+        return LockInfo(row.holder, row.acquired_at, row.expires_at)
+
+    @contextmanager
+    def run_lock(self, source_name: str, ttl: timedelta = DEFAULT_TTL) -> Iterator[str]:
+        """Hold the source's lock for the duration of a run, renewing it in the background.
+
+        Args:
+            source_name: The source (`cfg.name`).
+            ttl: Expiry of a lock whose holder stopped renewing it (died).
+
+        Yields:
+            The holder name.
+
+        Raises:
+            RunLockedError: Another run holds the lock.
+        """
+        holder = self.acquire(source_name, ttl)
+        renewer = _Renewer(self, source_name, holder, ttl)
+        renewer.start()
         try:
-            with conn.begin_nested():
-                conn.execute(t.insert().values(source_name=source_name, holder=holder, acquired_at=now,
-                                               expires_at=now + ttl))
-        except IntegrityError:
-            row = conn.execute(sa.select(t.c.holder, t.c.acquired_at, t.c.expires_at)
-                               .where(t.c.source_name == source_name)).first()
-            who = (f"{row.holder} since {row.acquired_at:%Y-%m-%d %H:%M:%S} UTC, lock expires "
-                   f"{row.expires_at:%H:%M:%S} UTC unless renewed") if row else "another process"
-            raise RunLockedError(f"source {source_name!r}: a run is already in progress ({who}); "
-                                 "wait for it to finish") from None
-    return holder
-
-
-def renew(store: HistoryStore, source_name: str, holder: str, ttl: timedelta = DEFAULT_TTL,
-          now: datetime | None = None) -> bool:
-    """Push the lock's expiry to `now + ttl`; False if `holder` no longer holds it."""
-    t = hs.run_locks
-    with store.engine.begin() as conn:
-        res = conn.execute(t.update().where(t.c.source_name == source_name, t.c.holder == holder)
-                           .values(expires_at=(now or utcnow()) + ttl))
-        return bool(res.rowcount)
-
-
-def release(store: HistoryStore, source_name: str, holder: str) -> None:
-    """Give the lock back (only if we still hold it)."""
-    t = hs.run_locks
-    with store.engine.begin() as conn:
-        conn.execute(t.delete().where(t.c.source_name == source_name, t.c.holder == holder))
-
-
-def lock_info(store: HistoryStore, source_name: str) -> LockInfo | None:
-    """The source's current lock, or None when it is free (an expired lock counts as free)."""
-    t = hs.run_locks
-    with store.engine.connect() as conn:
-        row = conn.execute(sa.select(t.c.holder, t.c.acquired_at, t.c.expires_at)
-                           .where(t.c.source_name == source_name)).first()
-    if row is None or row.expires_at < utcnow():
-        return None
-    return LockInfo(row.holder, row.acquired_at, row.expires_at)
+            yield holder
+        finally:
+            renewer.stopped.set()
+            renewer.join()
+            self.release(source_name, holder)
 
 
 class _Renewer(threading.Thread):
     """Renews a held lock every ttl/3 until stopped."""
 
-    def __init__(self, store: HistoryStore, source_name: str, holder: str, ttl: timedelta):
+    def __init__(self, locks: Locks, source_name: str, holder: str, ttl: timedelta):
         super().__init__(name=f"cleancrm-lock-{source_name}", daemon=True)
-        self.store, self.source_name, self.holder, self.ttl = store, source_name, holder, ttl
+        self.locks = locks
+        self.source_name = source_name
+        self.holder = holder
+        self.ttl = ttl
         self.stopped = threading.Event()
         self.lost = False
 
@@ -124,7 +150,7 @@ class _Renewer(threading.Thread):
         interval = max(self.ttl.total_seconds() / 3, 0.05)
         while not self.stopped.wait(interval):
             try:
-                if not renew(self.store, self.source_name, self.holder, self.ttl):
+                if not self.locks.renew(self.source_name, self.holder, self.ttl):
                     self.lost = True
                     log.warning("source %r: the run lock of %s expired and was lost (process frozen for "
                                 "longer than %s?)", self.source_name, self.holder, self.ttl)
@@ -132,29 +158,3 @@ class _Renewer(threading.Thread):
             except SQLAlchemyError as exc:  # a busy or briefly unreachable store: try again next time
                 log.warning("source %r: could not renew the run lock (%s)", self.source_name,
                             str(exc).splitlines()[0])
-
-
-@contextmanager
-def run_lock(store: HistoryStore, source_name: str, ttl: timedelta = DEFAULT_TTL) -> Iterator[str]:
-    """Hold the source's lock for the duration of a run, renewing it in the background.
-
-    Args:
-        store: The history store.
-        source_name: The source (`cfg.name`).
-        ttl: Expiry of a lock whose holder stopped renewing it (died).
-
-    Yields:
-        The holder name.
-
-    Raises:
-        RunLockedError: Another run holds the lock.
-    """
-    holder = acquire(store, source_name, ttl)
-    renewer = _Renewer(store, source_name, holder, ttl)
-    renewer.start()
-    try:
-        yield holder
-    finally:
-        renewer.stopped.set()
-        renewer.join()
-        release(store, source_name, holder)

@@ -1,4 +1,8 @@
-"""Tables of the history store. Changes go through Alembic migrations (connectors/migrations)."""
+"""Tables of the history store. Changes go through Alembic migrations (connectors/history/migrations).
+
+Only the parts of `HistoryStore` in this package read and write them; an import contract keeps
+`checks` and the dashboard from importing this module.
+"""
 
 from __future__ import annotations
 

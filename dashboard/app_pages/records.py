@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from connectors.history import FindingFilter
 from dashboard import context, logic, queries
 
 PAGE_SIZES = (50, 100, 250)
@@ -33,8 +34,8 @@ owner = c4.selectbox("Owner", queries.owners(url, run_id), index=None, placehold
 severity = c5.selectbox("Severity", list(logic.SEVERITY_ORDER), index=None, placeholder="Any severity",
                         key="rec_severity")
 search = c6.text_input("Search", placeholder="record id, value, reason or owner", key="rec_search")
-flt = queries.FindingFilter(dimension=dimension, check_id=check, entity=entity, owner=owner, severity=severity,
-                            search=search.strip() or None)
+flt = FindingFilter(dimension=dimension, check_id=check, entity=entity, owner=owner, severity=severity,
+                    search=search.strip() or None)
 
 total = queries.findings_count(url, run_id, flt)
 if total == 0:

@@ -169,7 +169,7 @@ def test_write_export_csv_and_xlsx_roundtrip():
 
 def test_build_worklist_against_history(demo_history):
     store, run = demo_history.store, demo_history.run_ids[-1]
-    all_findings = store.findings(run)
+    all_findings = store.findings.of_run(run)
     work = logic.build_worklist(store, run)
     assert list(work.columns) == logic.WORKLIST_COLUMNS
     assert len(work) == len(all_findings)

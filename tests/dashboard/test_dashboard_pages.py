@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import pytest
-import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
-from connectors.history import schema as hs
-from connectors.history.locks import acquire, release
 from dashboard import launch, logic
 
 APP = str(launch.APP)
@@ -33,8 +30,8 @@ def texts(at: AppTest) -> str:
 def test_overview_shows_scores_deltas_and_next_run(monkeypatch, demo_history):
     at = app(monkeypatch, demo_history.config_path)
     store, runs = demo_history.store, demo_history.run_ids
-    scores = store.scores(runs[-1])
-    prev = store.scores(runs[-2])
+    scores = store.results.scores(runs[-1])
+    prev = store.results.scores(runs[-2])
     metrics = {m.label: m for m in at.metric}
     overall = scores[scores.scope == "overall"].score.iat[0]
     assert metrics["Overall"].value == f"{overall:.1f}"
@@ -85,7 +82,7 @@ def test_records_drill_down_filters_in_sql(monkeypatch, demo_history):
     run = demo_history.run_ids[-1]
     at.selectbox(key="rec_dimension").set_value("accuracy").run()
     at.selectbox(key="rec_check").set_value("accuracy.phone_valid").run()
-    expected = demo_history.store.findings(run, check_id="accuracy.phone_valid")
+    expected = demo_history.store.findings.of_run(run, check_id="accuracy.phone_valid")
     assert f"**{len(expected):,}** findings match" in texts(at) or f"<b>{len(expected):,}</b> findings" in texts(at)
     table = at.dataframe[0].value
     assert set(table.Check if "Check" in table else table.check_id) == {"accuracy.phone_valid"}
@@ -107,9 +104,8 @@ def test_duplicates_show_clusters_and_store_decisions(monkeypatch, demo_history)
     at.text_input(key="dup_who").set_value("steward")
     at.button[1].click().run()  # "Not a duplicate" in the form of the shown (first) cluster
     assert not at.exception
-    with demo_history.store.engine.connect() as conn:
-        rows = conn.execute(sa.select(hs.cluster_decisions)).fetchall()
-    assert any(r.decision == "not_duplicate" and r.decided_by == "steward" for r in rows)
+    rows = demo_history.store.decisions.list(demo_history.cfg.name)
+    assert ((rows.decision == "not_duplicate") & (rows.decided_by == "steward")).any()
 
 
 def test_duplicates_absent_is_explained(monkeypatch, demo_history):
@@ -123,9 +119,9 @@ def test_worklists_filter_and_offer_downloads(monkeypatch, demo_history):
     at = app(monkeypatch, demo_history.config_path, "worklists")
     run = demo_history.run_ids[-1]
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Findings"] == f"{len(demo_history.store.findings(run)):,}"
+    assert metrics["Findings"] == f"{len(demo_history.store.findings.of_run(run)):,}"
     at.multiselect(key="wl_checks").set_value(["completeness.required"]).run()
-    expected = demo_history.store.findings(run, check_id="completeness.required")
+    expected = demo_history.store.findings.of_run(run, check_id="completeness.required")
     assert {m.label: m.value for m in at.metric}["Findings"] == f"{len(expected):,}"
     assert len(at.get("download_button")) == 2
     preview = at.dataframe[1].value
@@ -135,19 +131,19 @@ def test_worklists_filter_and_offer_downloads(monkeypatch, demo_history):
 def test_impact_of_the_annotated_clean_up(monkeypatch, demo_history):
     at = app(monkeypatch, demo_history.config_path, "impact")
     store = demo_history.store
-    note = store.annotations(demo_history.cfg.name).iloc[0]
-    completed = store.runs(demo_history.cfg.name)
+    note = store.annotations.list(demo_history.cfg.name).iloc[0]
+    completed = store.runs.list(demo_history.cfg.name)
     completed = completed[completed.status == "completed"]
     before = int(completed[completed.as_of < note.date].id.max())
     after = int(completed[completed.as_of >= note.date].id.min())
-    fixed = int(store.compare(before, after).fixed.sum())
+    fixed = int(store.findings.compare(before, after).fixed.sum())
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Records fixed"] == f"{fixed:,}" and fixed > 0
     assert float(metrics["Overall score"]) > 0
     at.radio(key="impact_mode").set_value("Two runs").run()
     at.selectbox(key="impact_before").set_value(demo_history.run_ids[0]).run()
     at.selectbox(key="impact_after").set_value(demo_history.run_ids[-1]).run()
-    compared = store.compare(demo_history.run_ids[0], demo_history.run_ids[-1])
+    compared = store.findings.compare(demo_history.run_ids[0], demo_history.run_ids[-1])
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Newly failing"] == f"{int(compared.newly_failing.sum()):,}"
 
@@ -157,11 +153,11 @@ def test_runs_page_lists_runs_and_respects_the_lock(monkeypatch, demo_history):
     table = at.dataframe[0].value
     assert len(table) == len(demo_history.run_ids) + 1  # and the failed run
     assert "database is locked" in " ".join(table.error)
-    holder = acquire(demo_history.store, demo_history.cfg.name, holder="elsewhere:42")
+    holder = demo_history.store.locks.acquire(demo_history.cfg.name, holder="elsewhere:42")
     try:
         at.button(key="run_now").click().run(timeout=120)
     finally:
-        release(demo_history.store, demo_history.cfg.name, holder)
+        demo_history.store.locks.release(demo_history.cfg.name, holder)
     assert not at.exception
     assert "another run is in progress" in texts(at).lower()
     assert "elsewhere:42" in texts(at)

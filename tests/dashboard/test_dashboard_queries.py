@@ -1,22 +1,20 @@
 from __future__ import annotations
 
-import json
 import sys
 
 import pandas as pd
-import sqlalchemy as sa
 
 from checks.base import DIMENSIONS
-from connectors.history import schema as hs
+from connectors.history import NO_OWNER, FindingFilter, HistoryStore
 from dashboard import charts, launch, queries
 from dashboard.context import config_path_from
 
 
 def test_findings_pagination_is_done_in_sql(demo_history):
     url, run = demo_history.cfg.history_url(), demo_history.run_ids[-1]
-    flt = queries.FindingFilter(dimension="consistency")
+    flt = FindingFilter(dimension="consistency")
     total = queries.findings_count(url, run, flt)
-    expected = demo_history.store.findings(run, dimension="consistency")
+    expected = demo_history.store.findings.of_run(run, dimension="consistency")
     assert total == len(expected) > 100
     first = queries.findings_page(url, run, flt, 50, 0)
     second = queries.findings_page(url, run, flt, 50, 50)
@@ -29,15 +27,15 @@ def test_findings_pagination_is_done_in_sql(demo_history):
 
 def test_findings_filters_and_search(demo_history):
     url, run = demo_history.cfg.history_url(), demo_history.run_ids[-1]
-    sample = demo_history.store.findings(run, check_id="accuracy.phone_valid", entity="contact").iloc[0]
-    flt = queries.FindingFilter(check_id="accuracy.phone_valid", search=str(sample.value)[-6:])
+    sample = demo_history.store.findings.of_run(run, check_id="accuracy.phone_valid", entity="contact").iloc[0]
+    flt = FindingFilter(check_id="accuracy.phone_valid", search=str(sample.value)[-6:])
     page = queries.findings_page(url, run, flt, 100, 0)
     assert sample.record_key in set(page.record_key)
     assert (page.check_id == "accuracy.phone_valid").all()
-    none = queries.FindingFilter(search="no-such-thing-anywhere")
+    none = FindingFilter(search="no-such-thing-anywhere")
     assert queries.findings_count(url, run, none) == 0
-    unowned = queries.findings_count(url, run, queries.FindingFilter(owner=queries.NO_OWNER))
-    assert unowned == demo_history.store.findings(run).owner.isna().sum()
+    unowned = queries.findings_count(url, run, FindingFilter(owner=NO_OWNER))
+    assert unowned == demo_history.store.findings.of_run(run).owner.isna().sum()
 
 
 def test_series_metrics_and_affected(demo_history):
@@ -51,9 +49,8 @@ def test_series_metrics_and_affected(demo_history):
     per_run = ages.groupby("as_of").share.sum()
     assert ((per_run - 1).abs() < 1e-9).all()
     affected = queries.affected_records(url, run).set_index("entity")
-    with demo_history.store.engine.connect() as conn:
-        n = conn.execute(sa.select(sa.func.count()).select_from(hs.record_scores).where(
-            hs.record_scores.c.run_id == run, hs.record_scores.c.entity == "contact")).scalar()
+    # every record with a finding has a score row, and fails at least one check
+    n = demo_history.store.findings.of_run(run, entity="contact").record_key.nunique()
     assert affected.loc["contact", "affected"] == n > 0
     check = queries.check_series(url, source, "consistency.phone_e164", "contact")
     assert len(check) == len(demo_history.run_ids) and (check.failed > 0).all()
@@ -61,7 +58,7 @@ def test_series_metrics_and_affected(demo_history):
 
 def test_source_records_reads_current_values(demo_history):
     cfg, run = demo_history.cfg, demo_history.run_ids[-1]
-    f = demo_history.store.findings(run, check_id="accuracy.phone_valid", entity="contact").iloc[0]
+    f = demo_history.store.findings.of_run(run, check_id="accuracy.phone_valid", entity="contact").iloc[0]
     current = queries.source_records(cfg, "contact", (f.record_key, "no-such-key"))
     assert list(current.index) == [f.record_key]
     assert current.loc[f.record_key, "phone:phone"] == f.value  # the value seen is the CRM's value
@@ -76,21 +73,17 @@ def test_decide_stores_and_replaces_a_decision(demo_history):
     assert len(row) == 1 and row.iloc[0].decision == "not_duplicate" and row.iloc[0].decided_by == "bob"
 
 
-def test_heartbeat_is_read(demo_history):
+def test_heartbeat_is_read(demo_history, tmp_path):
     url, source = demo_history.cfg.history_url(), demo_history.cfg.name
     assert queries.heartbeat(url, source) is None
-    with demo_history.store.engine.begin() as conn:
-        conn.execute(hs.heartbeats.insert().values(scheduler_id="h:1", source_name=source,
-                                                   beat_at=pd.Timestamp("2025-01-01 06:00").to_pydatetime(),
-                                                   next_runs=json.dumps({"nightly": "2025-01-02T06:00:00"})))
-    queries.heartbeat.clear()
-    try:
-        beat = queries.heartbeat(url, source)
-        assert beat["next_runs"] == {"nightly": "2025-01-02T06:00:00"}
-    finally:
-        with demo_history.store.engine.begin() as conn:
-            conn.execute(hs.heartbeats.delete())
-        queries.heartbeat.clear()
+    # A store of its own: the demo history is shared by the other tests, which expect no scheduler.
+    own = HistoryStore(f"sqlite:///{tmp_path / 'history.db'}")
+    own.heartbeats.beat("h:1", source, pd.Timestamp("2025-01-01 06:00").to_pydatetime(),
+                        {"nightly": "2025-01-02T06:00:00"})
+    beat = queries.heartbeat(own.url, source)
+    assert beat["next_runs"] == {"nightly": "2025-01-02T06:00:00"}
+    assert beat["scheduler_id"] == "h:1" and beat["beat_at"] == pd.Timestamp("2025-01-01 06:00")
+    own.close()
 
 
 def test_palette_is_one_colour_per_dimension():

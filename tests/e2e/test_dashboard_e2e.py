@@ -68,7 +68,7 @@ def test_drill_into_a_check_and_a_record(page, server, demo, screenshots):
     open_page(page, server, "records")
     pick(page, "Dimension", "accuracy")
     pick(page, "Check", "accuracy.phone_valid")
-    expected = store.findings(run, check_id="accuracy.phone_valid")
+    expected = store.findings.of_run(run, check_id="accuracy.phone_valid")
     assert page.get_by_text(f"{len(expected):,} findings match").is_visible()
     click_grid_row(page, 0, 0)
     page.get_by_text("Current values in the CRM", exact=True).wait_for()
@@ -80,7 +80,7 @@ def test_drill_into_a_check_and_a_record(page, server, demo, screenshots):
 
 def test_download_a_worklist_and_check_it_against_the_history(page, server, demo, screenshots):
     store, run = demo["store"], demo["runs"][-1]
-    expected = store.findings(run, check_id="completeness.required")
+    expected = store.findings.of_run(run, check_id="completeness.required")
     open_page(page, server, "worklists")
     box = page.get_by_test_id("stMultiSelect").filter(has=page.get_by_text("Check", exact=True)).first
     box.click()
@@ -111,7 +111,7 @@ def test_compare_two_runs(page, server, demo, screenshots):
     idle(page)
     pick(page, "Before", f"#{runs[0]} ")
     pick(page, "After", f"#{runs[-1]} ")
-    compared = store.compare(runs[0], runs[-1])
+    compared = store.findings.compare(runs[0], runs[-1])
     fixed = page.get_by_test_id("stMetric").filter(has_text="Records fixed")
     assert f"{int(compared.fixed.sum()):,}" in fixed.inner_text()
     newly = page.get_by_test_id("stMetric").filter(has_text="Newly failing")

@@ -18,7 +18,7 @@ from pathlib import Path
 from checks.app.schedule import serve
 from checks.config import load_config
 from connectors.errors import RunLockedError
-from connectors.history import HistoryStore, locks, utcnow
+from connectors.history import HistoryStore, utcnow
 from tests.support.schedule_standin import standin_run
 
 
@@ -39,8 +39,8 @@ def main() -> int:
         return 0
     if mode == "hold":
         store = HistoryStore(cfg.history_url())
-        with locks.run_lock(store, cfg.name, ttl=timedelta(seconds=float(sys.argv[3]))):
-            store.start_run(cfg.name, utcnow(), "cli")
+        with store.locks.run_lock(cfg.name, ttl=timedelta(seconds=float(sys.argv[3]))):
+            store.runs.start(cfg.name, utcnow(), "cli")
             print("ready", flush=True)
             time.sleep(600)
         return 0

@@ -23,7 +23,6 @@ import pandas as pd
 
 from connectors.errors import SourceError
 from connectors.history import HistoryStore
-from connectors.history.locks import run_lock
 from connectors.source import open_source
 
 CALLS: list[dict] = []
@@ -74,16 +73,16 @@ def standin_run(cfg, *, now=None, only=None, trigger="cli", history=None, progre
     source = open_source(cfg.source_url(), cfg.source.statement_timeout_s)
     try:
         store = history or HistoryStore(cfg.history_url())
-        with run_lock(store, cfg.name) if lock else nullcontext():
+        with store.locks.run_lock(cfg.name) if lock else nullcontext():
             if lock:
-                store.mark_interrupted(cfg.name)
-            run_id = store.start_run(cfg.name, as_of, trigger, cfg.fingerprint(), "standin", only)
-            with store.failing_run_on_error(run_id):
+                store.runs.mark_interrupted(cfg.name)
+            run_id = store.runs.start(cfg.name, as_of, trigger, cfg.fingerprint(), "standin", only)
+            with store.runs.failing_on_error(run_id):
                 time.sleep(float(settings.get("delay", 0)))
                 if settings.get("fail_mid_run"):
                     raise SourceError("source: connection lost while reading contacts (server closed the connection)")
                 result = _result(source)
-                store.complete_run(run_id, result, "fp")
+                store.runs.complete(run_id, result, "fp")
     finally:
         source.close()
     return SimpleNamespace(run_id=run_id, result=result, seconds=time.perf_counter() - start)

@@ -19,7 +19,6 @@ import pandas as pd
 from checks.config import ScoringConfig
 from checks.scoring import record_scores, score_table
 from connectors.history import HistoryStore
-from connectors.history import schema as hs
 
 AGE_LABELS = ("< 30 days", "30–90 days", "90 days–1 year", "1–2 years", "> 2 years")
 
@@ -140,13 +139,12 @@ def synthesize_history(store: HistoryStore, spec: SyntheticSpec, scoring: Scorin
     for i in range(n):
         as_of = end - spec.every * (n - 1 - i)
         if spec.failed_run and i == n // 2 and n > 2:
-            failed = store.start_run(spec.source_name, as_of - timedelta(hours=1), "schedule",
-                                     started_at=as_of - timedelta(hours=1))
-            store.fail_run(failed, "source.url: cannot connect to sqlite:///crm.db (database is locked); "
-                                   "check host, port, user and that the server runs")
-            with store.engine.begin() as conn:  # fail_run stamps the real clock; keep the synthetic one
-                conn.execute(hs.runs.update().where(hs.runs.c.id == failed).values(
-                    finished_at=as_of - timedelta(minutes=59)))
+            failed = store.runs.start(spec.source_name, as_of - timedelta(hours=1), "schedule",
+                                      started_at=as_of - timedelta(hours=1))
+            # stamped with the synthetic clock, not the real one
+            store.runs.fail(failed, "source.url: cannot connect to sqlite:///crm.db (database is locked); "
+                                    "check host, port, user and that the server runs",
+                            finished_at=as_of - timedelta(minutes=59))
         with_findings = spec.findings_runs is None or i >= n - spec.findings_runs
         results, parts = [], []
         for check, entity, order, rates in plans:
@@ -186,14 +184,14 @@ def synthesize_history(store: HistoryStore, spec: SyntheticSpec, scoring: Scorin
             clusters, members = _clusters(spec, rng)
         result = SimpleNamespace(check_results=check_results, scores=scores, findings=findings,
                                  record_scores=recs, overall=overall, clusters=clusters, cluster_members=members)
-        run_id = store.start_run(spec.source_name, as_of, "schedule" if i % 3 else "cli", "synthetic", "0.1.0",
-                                 started_at=as_of)
-        store.complete_run(run_id, result, "synthetic", finished_at=as_of + timedelta(seconds=40 + i % 17))
+        run_id = store.runs.start(spec.source_name, as_of, "schedule" if i % 3 else "cli", "synthetic", "0.1.0",
+                                  started_at=as_of)
+        store.runs.complete(run_id, result, "synthetic", finished_at=as_of + timedelta(seconds=40 + i % 17))
         run_ids.append(run_id)
     if spec.cleanup_run is not None and 0 < spec.cleanup_run < n:
         date = end - spec.every * (n - 1 - spec.cleanup_run) - spec.every / 2
-        store.add_annotation(spec.source_name, spec.cleanup_name, date, ",".join(spec.cleanup_scope),
-                             "Bulk-normalised phone numbers and country codes")
+        store.annotations.add(spec.source_name, spec.cleanup_name, date, ",".join(spec.cleanup_scope),
+                              "Bulk-normalised phone numbers and country codes")
     return run_ids
 
 

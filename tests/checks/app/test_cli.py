@@ -91,10 +91,10 @@ def test_run_json(plain, plain_run):
     assert by_id[("accuracy.email_syntax", "contact")]["fields"] == ["email"]
     assert by_id[("accuracy.email_syntax", "contact")]["failed"] >= 3
     store = store_of(plain)
-    runs = store.runs("demo")
+    runs = store.runs.list("demo")
     row = runs[runs.id == doc["run_id"]].iloc[0]
     assert row.status == "completed" and row.overall_score == pytest.approx(doc["overall"], abs=0.01)
-    stored = store.check_results(doc["run_id"])
+    stored = store.results.check_results(doc["run_id"])
     assert len(stored) == len(doc["checks"])
     assert int(stored.failed.sum()) == sum(c["failed"] for c in doc["checks"])
 
@@ -120,7 +120,7 @@ def test_only_runs_one_dimension(plain):
     doc = json.loads(result.stdout)
     assert {c["dimension"] for c in doc["checks"]} == {"accuracy"}
     assert set(doc["dimensions"]) == {"accuracy"}
-    runs = store_of(plain).runs("demo")
+    runs = store_of(plain).runs.list("demo")
     assert runs[runs.id == doc["run_id"]].only.iat[0] == "accuracy"
 
 
@@ -134,7 +134,7 @@ def test_now_sets_the_runs_as_of(plain, plain_run):
     result = cli("run", "--config", plain / "cleancrm.yml", "--now", "2026-01-01", "--json")
     assert result.exit_code == 0
     doc = json.loads(result.stdout)
-    runs = store_of(plain).runs("demo")
+    runs = store_of(plain).runs.list("demo")
     assert str(runs[runs.id == doc["run_id"]].as_of.iat[0]).startswith("2026-01-01")
     early = {(c["id"], c["entity"]): c for c in doc["checks"]}
     late = {(c["id"], c["entity"]): c for c in plain_run["checks"]}
@@ -209,8 +209,8 @@ def test_findings_export_matches_history(hist, tmp_path, fmt):
     assert header[0] == "record_id"
     assert {"reason", "suggested_fix", "check_id", "entity", "current_value", "owner"} <= set(header)
     store = store_of(hist)
-    run_id = store.resolve_run("latest", "demo")
-    stored = store.findings(run_id)
+    run_id = store.runs.resolve("latest", "demo")
+    stored = store.findings.of_run(run_id)
     assert len(frame) == len(stored) > 0
     got = sorted(zip(frame.record_id, frame.check_id, frame.reason, strict=True))
     want = sorted(zip(stored.record_key.astype(str), stored.check_id, stored.reason, strict=True))
@@ -232,7 +232,7 @@ def test_findings_filters_and_stdout(hist):
 # -- history commands ------------------------------------------------------------------------------------------
 def test_demo_history_has_12_runs_an_annotation_and_a_trend(hist):
     store = store_of(hist)
-    runs = store.runs("demo").sort_values("id")
+    runs = store.runs.list("demo").sort_values("id")
     assert len(runs) == 12
     assert set(runs.status) == {"completed"} and set(runs.trigger) == {"backfill"}
     as_of = pd.to_datetime(runs.as_of).tolist()
@@ -241,18 +241,18 @@ def test_demo_history_has_12_runs_an_annotation_and_a_trend(hist):
     scores = runs.overall_score.round(2)
     assert scores.nunique() >= 4, f"overall trend is flat: {scores.tolist()}"
     assert scores.max() - scores.min() >= 0.5
-    notes = store.annotations("demo")
+    notes = store.annotations.list("demo")
     assert len(notes) == 1
     assert as_of[0] < pd.Timestamp(notes.date.iat[0]) < as_of[-1]
 
 
 def test_compare(hist):
     store = store_of(hist)
-    first = int(store.runs("demo").id.min())
-    latest = store.resolve_run("latest", "demo")
+    first = int(store.runs.list("demo").id.min())
+    latest = store.runs.resolve("latest", "demo")
     result = cli("compare", "--config", hist / "cleancrm.yml", first, "latest")
     assert result.exit_code == 0
-    table = store.compare(first, latest)
+    table = store.findings.compare(first, latest)
     assert result.stdout.splitlines()[0] == f"Run {first} → run {latest}"
     assert (f"Total: fixed {int(table.fixed.sum())}, still failing {int(table.still_failing.sum())}, "
             f"newly failing {int(table.newly_failing.sum())}") in result.stdout
@@ -267,7 +267,7 @@ def test_annotate(hist):
     result = cli("annotate", "--config", hist / "cleancrm.yml", "Phone import", "--date", "2026-11-20",
                  "--scope", "contact", "--note", "vendor file")
     assert result.exit_code == 0 and "Phone import" in result.stdout
-    notes = store_of(hist).annotations("demo")
+    notes = store_of(hist).annotations.list("demo")
     row = notes[notes.name == "Phone import"].iloc[0]
     assert pd.Timestamp(row.date) == pd.Timestamp("2026-11-20") and row.scope == "contact" and row.note == "vendor file"
     bad = cli("annotate", "--config", hist / "cleancrm.yml", "X", "--date", "20/11/2026")

@@ -47,8 +47,8 @@ def stored(tmp_path_factory):
     store = HistoryStore(f"sqlite:///{tmp_path_factory.mktemp('export') / 'history.db'}")
     result = RunResult(RESULTS, pd.DataFrame(columns=["scope", "entity", "dimension", "field", "score"]), FINDINGS,
                        RECORDS, 80.0)
-    run_id = store.start_run("crm", datetime(2026, 11, 23), "cli")
-    store.complete_run(run_id, result)
+    run_id = store.runs.start("crm", datetime(2026, 11, 23), "cli")
+    store.runs.complete(run_id, result)
     yield store, run_id
     store.close()
 

@@ -20,8 +20,8 @@ def test_not_a_duplicate_is_not_reported_again_and_confirmed_stays(tmp_path):
     contacts = clusters[clusters.entity == "contact"]
     assert len(contacts) >= 2, "the demo has fuzzy duplicate clusters"
     dismissed, confirmed = contacts.cluster_id.iat[0], contacts.cluster_id.iat[1]
-    store.decide(cfg.name, dismissed, "contact", "not_duplicate", decided_by="steward")
-    store.decide(cfg.name, confirmed, "contact", "confirmed", decided_by="steward")
+    store.decisions.decide(cfg.name, dismissed, "contact", "not_duplicate", decided_by="steward")
+    store.decisions.decide(cfg.name, confirmed, "contact", "confirmed", decided_by="steward")
 
     second = run_checks(cfg, now=NOW, only="duplication.fuzzy", history=store)
     ids = set(second.result.clusters.cluster_id)

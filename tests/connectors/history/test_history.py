@@ -23,9 +23,8 @@ from alembic.script import ScriptDirectory
 from checks.config import load_config
 from checks.demo import generate_demo
 from checks.engine import measure, open_checked_source, plan, run_checks
-from connectors.history import HistoryStore
-from connectors.history import schema as hs
-from connectors.history import store as history_module
+from connectors.history import HistoryStore, schema
+from connectors.history import runs as runs_module
 
 AS_OF = datetime(2026, 11, 23)
 CLEANCRM = Path(sys.executable).with_name("cleancrm")
@@ -63,7 +62,7 @@ def count(store: HistoryStore, table: str, run_id: int) -> int:
 
 
 def run_row(store: HistoryStore, run_id: int):
-    runs = store.runs()
+    runs = store.runs.list()
     return runs[runs.id == run_id].iloc[0]
 
 
@@ -77,7 +76,7 @@ def test_killed_run_leaves_no_results_and_the_next_run_marks_it_interrupted(demo
         deadline = time.monotonic() + 60
         running = None
         while time.monotonic() < deadline and proc.poll() is None:
-            runs = store.runs("demo")
+            runs = store.runs.list("demo")
             if len(runs) and (runs.status == "running").any():
                 running = int(runs[runs.status == "running"].id.iat[0])
                 break
@@ -96,7 +95,7 @@ def test_killed_run_leaves_no_results_and_the_next_run_marks_it_interrupted(demo
 
     # The dead holder's lock expires after its TTL; pretend that time has passed.
     with store.engine.begin() as conn:
-        conn.execute(hs.run_locks.update().values(expires_at=datetime(2000, 1, 1)))
+        conn.execute(schema.run_locks.update().values(expires_at=datetime(2000, 1, 1)))
     cfg = load_config(config)
     outcome = run_checks(cfg, now=AS_OF, history=store)
     killed = run_row(store, running)
@@ -107,7 +106,7 @@ def test_killed_run_leaves_no_results_and_the_next_run_marks_it_interrupted(demo
     assert done.status == "completed" and done.overall_score == pytest.approx(outcome.result.overall)
     assert count(store, "check_results", outcome.run_id) == len(outcome.result.check_results)
     assert count(store, "findings", outcome.run_id) == len(outcome.result.findings) > 0
-    assert store.resolve_run("latest", "demo") == outcome.run_id
+    assert store.runs.resolve("latest", "demo") == outcome.run_id
     store.close()
 
 
@@ -115,17 +114,17 @@ def test_killed_run_leaves_no_results_and_the_next_run_marks_it_interrupted(demo
 def test_failure_while_storing_keeps_nothing_but_a_failed_run(demo, history_url, tmp_path, monkeypatch):
     cfg = load_config(write_config(demo, history_url, tmp_path))
     store = HistoryStore(history_url)
-    real_insert = history_module._insert
+    real_insert = runs_module._insert
 
     def insert(conn, table, rows):
-        if table is hs.findings:  # after check_results and scores were written in the same transaction
+        if table is schema.findings:  # after check_results and scores were written in the same transaction
             raise RuntimeError("disk full while writing findings")
         return real_insert(conn, table, rows)
 
-    monkeypatch.setattr(history_module, "_insert", insert)
+    monkeypatch.setattr(runs_module, "_insert", insert)
     with pytest.raises(RuntimeError, match="disk full"):
         run_checks(cfg, now=AS_OF, history=store)
-    runs = store.runs("demo")
+    runs = store.runs.list("demo")
     assert len(runs) == 1
     failed = runs.iloc[0]
     assert failed.status == "failed"
@@ -134,9 +133,9 @@ def test_failure_while_storing_keeps_nothing_but_a_failed_run(demo, history_url,
     for table in RESULT_TABLES:
         assert count(store, table, int(failed.id)) == 0, f"the failed run left rows in {table}"
     with pytest.raises(Exception, match="is failed and has no results"):
-        store.resolve_run(int(failed.id))
+        store.runs.resolve(int(failed.id))
 
-    monkeypatch.setattr(history_module, "_insert", real_insert)
+    monkeypatch.setattr(runs_module, "_insert", real_insert)
     ok = run_checks(cfg, now=AS_OF, history=store)  # the lock was released, the store still works
     assert run_row(store, ok.run_id).status == "completed"
     store.close()
@@ -159,11 +158,11 @@ def test_upgrade_from_0001_keeps_runs_and_adds_tables(demo, history_url, tmp_pat
     finally:
         source.close()
     result.clusters = result.cluster_members = None
-    run_id = old.start_run("demo", AS_OF, "cli", cfg.fingerprint(), "0.0.1")
-    old.complete_run(run_id, result, "fp")
-    old.add_annotation("demo", "Import", datetime(2026, 11, 1), "contact", "before the upgrade")
+    run_id = old.runs.start("demo", AS_OF, "cli", cfg.fingerprint(), "0.0.1")
+    old.runs.complete(run_id, result, "fp")
+    old.annotations.add("demo", "Import", datetime(2026, 11, 1), "contact", "before the upgrade")
     before = {t: count(old, t, run_id) for t in RESULT_TABLES}
-    findings_before = old.findings(run_id).sort_values(["check_id", "record_key", "field"]).reset_index(drop=True)
+    findings_before = old.findings.of_run(run_id).sort_values(["check_id", "record_key", "field"]).reset_index(drop=True)
     assert before["findings"] == len(result.findings) > 0
     old.close()
 
@@ -177,16 +176,16 @@ def test_upgrade_from_0001_keeps_runs_and_adds_tables(demo, history_url, tmp_pat
     row = run_row(store, run_id)
     assert (row.status, row.tool_version, row.source_fingerprint) == ("completed", "0.0.1", "fp")
     assert row.overall_score == pytest.approx(result.overall)
-    findings_after = store.findings(run_id).sort_values(["check_id", "record_key", "field"]).reset_index(drop=True)
+    findings_after = store.findings.of_run(run_id).sort_values(["check_id", "record_key", "field"]).reset_index(drop=True)
     assert findings_after.equals(findings_before)
-    assert store.annotations("demo").name.tolist() == ["Import"]
+    assert store.annotations.list("demo").name.tolist() == ["Import"]
 
     # The upgraded store takes new runs (with locks and clusters) and compares them with the old one.
     new = run_checks(cfg, now=AS_OF, history=store)
     assert run_row(store, new.run_id).status == "completed"
-    table = store.compare(run_id, new.run_id)
+    table = store.findings.compare(run_id, new.run_id)
     assert int(table.newly_failing.sum()) == 0 and int(table.fixed.sum()) == 0
-    assert int(table.still_failing.sum()) == len(store.failing_keys(run_id))
+    assert int(table.still_failing.sum()) == len(store.findings.failing_keys(run_id))
     store.close()
 
 
@@ -218,11 +217,11 @@ def test_compare_counts_fixed_still_and_newly_failing(demo, history_url, tmp_pat
             con.execute("UPDATE contacts SET email = 'none@none.com' WHERE id = ?", (key,))
     b = run_checks(cfg, now=AS_OF, history=store, only="accuracy")
 
-    table = store.compare(a.run_id, b.run_id).set_index(["check_id", "entity"])
+    table = store.findings.compare(a.run_id, b.run_id).set_index(["check_id", "entity"])
     row = table.loc[("accuracy.email_placeholder", "contact")]
     assert (row.fixed, row.still_failing, row.newly_failing) == (3, len(placeholder) - 3, 2)
     # Every row is the set arithmetic of the two runs' failing records.
-    ka, kb = store.failing_keys(a.run_id), store.failing_keys(b.run_id)
+    ka, kb = store.findings.failing_keys(a.run_id), store.findings.failing_keys(b.run_id)
     sets = {}
     for name, frame in (("a", ka), ("b", kb)):
         for (check, entity), g in frame.groupby(["check_id", "entity"]):
@@ -231,5 +230,5 @@ def test_compare_counts_fixed_still_and_newly_failing(demo, history_url, tmp_pat
     for key, s in sets.items():
         assert tuple(table.loc[key, ["fixed", "still_failing", "newly_failing"]]) == (
             len(s["a"] - s["b"]), len(s["a"] & s["b"]), len(s["b"] - s["a"])), key
-    assert store.compare(a.run_id, a.run_id).fixed.sum() == 0
+    assert store.findings.compare(a.run_id, a.run_id).fixed.sum() == 0
     store.close()

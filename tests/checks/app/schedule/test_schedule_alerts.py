@@ -54,7 +54,7 @@ def test_score_below_alerts_once_then_recovers_on_both_channels(make_cfg, store,
     mail = smtp.messages[0]
     assert mail["to"] == ["ops@example.org", "crm@example.org"] and mail["state"] == "firing"
     assert "below 80" in mail["body"] and "scope: completeness" in mail["body"]
-    state = alerts.state(store, "demo")
+    state = store.alert_state.state("demo")
     assert state.firing.tolist() == [1] and state.last_value[0] < 80
 
     blank_emails(demo_dir, 0)
@@ -64,7 +64,7 @@ def test_score_below_alerts_once_then_recovers_on_both_channels(make_cfg, store,
     assert len(webhook.bodies) == 2 and len(smtp.messages) == 2
     assert "recovered" in webhook.bodies[1]["text"] and "back to" in webhook.bodies[1]["text"]
     assert smtp.messages[1]["state"] == "recovered"
-    assert alerts.state(store, "demo").firing.tolist() == [0]
+    assert store.alert_state.state("demo").firing.tolist() == [0]
 
 
 def test_score_drop_compares_with_the_previous_run_of_the_same_checks(make_cfg, store, demo_dir, webhook):
@@ -132,7 +132,7 @@ def test_undelivered_alert_is_sent_again_next_time(make_cfg, store, demo_dir, we
     events = alerts.evaluate(cfg, store)
     assert events[0].delivered == [] and "answered HTTP 500" in events[0].errors[0]
     assert "secret" not in events[0].errors[0]  # the webhook path (a secret for Slack) is not shown
-    assert alerts.state(store, "demo").empty
+    assert store.alert_state.state("demo").empty
     webhook.status = 200
     assert [e.delivered for e in alerts.evaluate(cfg, store)] == [["hook"]]
     assert alerts.evaluate(cfg, store) == [] and len(webhook.bodies) == 1

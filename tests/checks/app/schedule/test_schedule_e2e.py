@@ -3,11 +3,8 @@
 import json
 import time
 
-import sqlalchemy as sa
-
 from checks.app.schedule import serve
 from connectors.history import HistoryStore
-from connectors.history import schema as hs
 from tests.support.schedule_standin import standin_run, wait_for
 
 
@@ -22,7 +19,7 @@ def test_scheduler_survives_a_killed_source_and_a_restart_alerting_once(make_cfg
     store = HistoryStore(cfg.history_url())
 
     def runs():
-        return store.runs("demo").sort_values("id")
+        return store.runs.list("demo").sort_values("id")
 
     def count(status):
         return int((runs().status == status).sum())
@@ -43,12 +40,11 @@ def test_scheduler_survives_a_killed_source_and_a_restart_alerting_once(make_cfg
     failed = runs()[runs().status == "failed"]
     assert failed.error.str.contains("SQLite file .* not found").all()
     for run_id in failed.id:  # no partial results
-        assert store.check_results(int(run_id)).empty and store.scores(int(run_id)).empty
+        assert store.results.check_results(int(run_id)).empty and store.results.scores(int(run_id)).empty
 
     runner.shutdown()  # the scheduler stops ...
-    with store.engine.connect() as conn:
-        beat = conn.execute(sa.select(hs.heartbeats)).one()
-    assert json.loads(beat.next_runs) == {}
+    beats = store.heartbeats.list()
+    assert len(beats) == 1 and json.loads(beats.next_runs[0]) == {}
     stopped_at = count("failed") + count("completed")
     time.sleep(1.2)
     assert count("failed") + count("completed") == stopped_at  # ... and does nothing while down
@@ -59,9 +55,8 @@ def test_scheduler_survives_a_killed_source_and_a_restart_alerting_once(make_cfg
         before = count("completed")
         assert wait_for(lambda: count("completed") >= before + 2)
         assert wait_for(lambda: len(webhook.bodies) == 2)
-        with store.engine.connect() as conn:
-            beat = conn.execute(sa.select(hs.heartbeats)).one()
-        assert list(json.loads(beat.next_runs)) == ["every-second"]
+        beats = store.heartbeats.list()
+        assert len(beats) == 1 and list(json.loads(beats.next_runs[0])) == ["every-second"]
     finally:
         runner.shutdown()
     assert "recovered" in webhook.texts()[1] and "completed" in webhook.texts()[1]

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from checks.app import alerts
 from checks.app.schedule import serve
 from connectors.errors import RunLockedError
-from connectors.history import HistoryStore, locks
+from connectors.history import HistoryStore
 from tests.support.schedule_standin import standin_run, wait_for
 
 pytestmark = pytest.mark.postgres
@@ -26,12 +26,12 @@ def load_contacts(admin_url, demo_dir):
 
 def test_lock_contention_and_alert_claims_on_postgres(pg_server, make_cfg, webhook):
     store = HistoryStore(pg_server.new_database("sched_hist1"))
-    holder = locks.acquire(store, "demo", holder="host-a:1")
+    holder = store.locks.acquire("demo", holder="host-a:1")
     with pytest.raises(RunLockedError, match=r"host-a:1 since"):  # the holder is read after the failed INSERT
-        locks.acquire(store, "demo", holder="host-b:2")
-    locks.release(store, "demo", holder)
-    assert locks.acquire(store, "demo", holder="host-b:2") == "host-b:2"
-    locks.release(store, "demo", "host-b:2")
+        store.locks.acquire("demo", holder="host-b:2")
+    store.locks.release("demo", holder)
+    assert store.locks.acquire("demo", holder="host-b:2") == "host-b:2"
+    store.locks.release("demo", "host-b:2")
 
     cfg = make_cfg(history={"url": store.url}, alerts={
         "channels": {"hook": {"type": "webhook", "url": webhook.url}},
@@ -65,7 +65,7 @@ def test_postgres_source_dropped_while_scheduled(pg_server, make_cfg, demo_dir, 
                            "rules": [{"name": "failed", "kind": "run_failed", "channels": ["hook"]}]})
 
     def count(status):
-        return int((store.runs("demo").status == status).sum())
+        return int((store.runs.list("demo").status == status).sum())
 
     runner = serve(cfg, run_fn=standin_run, history=store, block=False, heartbeat_s=0.5)
     try:
@@ -74,7 +74,7 @@ def test_postgres_source_dropped_while_scheduled(pg_server, make_cfg, demo_dir, 
         with pg_server.engine.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
         assert wait_for(lambda: count("failed") >= 3)
-        errors = store.runs("demo").query("status == 'failed'").error
+        errors = store.runs.list("demo").query("status == 'failed'").error
         assert errors.str.contains(f'database "{name}" does not exist').all(), errors.tolist()
         assert len(webhook.bodies) == 1 and "ALERT" in webhook.texts()[0]
         with pg_server.engine.connect() as conn:

@@ -7,11 +7,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from connectors.errors import RunLockedError
-from connectors.history import HistoryStore, locks
-from connectors.history import schema as hs
+from connectors.history import HistoryStore
 from tests.support.schedule_standin import set_knobs, standin_run
 
 ROOT = Path(__file__).resolve().parents[4]  # the checkout, where `python -m tests.support…` finds the tests package
@@ -51,7 +49,7 @@ def test_two_processes_racing_for_one_source_run_once(cfg_path, store, demo_dir)
     assert codes == [0, 3], outs
     loser = next(out for p, out in zip(procs, outs, strict=True) if p.returncode == 3)[0]
     assert "a run is already in progress" in loser
-    runs = store.runs("demo")
+    runs = store.runs.list("demo")
     assert list(runs.status) == ["completed"]
 
 
@@ -60,33 +58,33 @@ def test_lock_of_a_killed_process_expires_and_its_run_becomes_failed(cfg_path, s
     assert holder.stdout.readline().strip() == "ready"
     time.sleep(1.5)  # longer than the TTL: a live holder renews its lock
     with pytest.raises(RunLockedError, match=rf"a run is already in progress \(.*:{holder.pid} since"):
-        locks.acquire(store, "demo", holder="probe")
+        store.locks.acquire("demo", holder="probe")
     holder.send_signal(signal.SIGKILL)
     holder.wait(timeout=10)
     killed_at = time.monotonic()
     while True:
         try:
-            locks.acquire(store, "demo", holder="probe")
+            store.locks.acquire("demo", holder="probe")
             break
         except RunLockedError:
             assert time.monotonic() - killed_at < 5, "the dead holder's lock never expired"
             time.sleep(0.1)
-    locks.release(store, "demo", "probe")
-    assert list(store.runs("demo").status) == ["running"]
+    store.locks.release("demo", "probe")
+    assert list(store.runs.list("demo").status) == ["running"]
     standin_run(__import__("checks.config").config.load_config(cfg_path), history=store)
-    runs = store.runs("demo").sort_values("id")
+    runs = store.runs.list("demo").sort_values("id")
     assert list(runs.status) == ["failed", "completed"]
     assert runs.error.iloc[0].startswith("interrupted")
 
 
 def test_renewal_keeps_a_long_run_locked(store):
-    with locks.run_lock(store, "demo", ttl=timedelta(seconds=0.3)) as holder:
+    with store.locks.run_lock("demo", ttl=timedelta(seconds=0.3)) as holder:
         for _ in range(5):
             time.sleep(0.2)
             with pytest.raises(RunLockedError):
-                locks.acquire(store, "demo", holder="other")
-        assert locks.lock_info(store, "demo").holder == holder
-    assert locks.lock_info(store, "demo") is None
+                store.locks.acquire("demo", holder="other")
+        assert store.locks.info("demo").holder == holder
+    assert store.locks.info("demo") is None
 
 
 def test_two_scheduler_processes_never_double_run_and_stop_cleanly(make_cfg, cfg_path, store, demo_dir):
@@ -97,7 +95,7 @@ def test_two_scheduler_processes_never_double_run_and_stop_cleanly(make_cfg, cfg
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            runs = store.runs("demo")
+            runs = store.runs.list("demo")
             if (runs.status == "completed").sum() >= 3:
                 break
             assert all(p.poll() is None for p in procs), [p.communicate() for p in procs]
@@ -110,13 +108,12 @@ def test_two_scheduler_processes_never_double_run_and_stop_cleanly(make_cfg, cfg
         outs = [p.communicate(timeout=30) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     assert all(out[0].strip() == "stopped" for out in outs)
-    runs = store.runs("demo")
+    runs = store.runs.list("demo")
     done = runs[runs.status == "completed"]
     assert set(runs.status) == {"completed"} and no_overlap(done)
     # one run per fire time (every 2 s): never two runs of the same fire
     slots = done.started_at.map(lambda t: (t.minute * 60 + t.second) // 2)
     assert not slots.duplicated().any(), done[["started_at", "finished_at"]]
-    with store.engine.connect() as conn:
-        beats = conn.execute(sa.select(hs.heartbeats)).all()
-    assert sorted(b.scheduler_id for b in beats) == ["host-a/demo", "host-b/demo"]
-    assert all(json.loads(b.next_runs) == {} for b in beats)  # clean stop
+    beats = store.heartbeats.list()
+    assert sorted(beats.scheduler_id) == ["host-a/demo", "host-b/demo"]
+    assert all(json.loads(text) == {} for text in beats.next_runs)  # clean stop

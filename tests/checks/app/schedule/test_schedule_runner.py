@@ -4,7 +4,6 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from checks.app.schedule import (
     Runner,
@@ -17,8 +16,7 @@ from checks.app.schedule import (
 )
 from checks.config import RetryConfig
 from connectors.errors import ConfigError
-from connectors.history import HistoryStore, locks, utcnow
-from connectors.history import schema as hs
+from connectors.history import HistoryStore, utcnow
 from tests.support.schedule_standin import CALLS, set_knobs, standin_run, wait_for
 
 FAST_RETRY = {"attempts": 3, "backoff_s": 0.2, "backoff_factor": 2, "max_backoff_s": 5}
@@ -32,7 +30,7 @@ def store(demo_dir):
 
 
 def runs(store):
-    return store.runs("demo").sort_values("id").reset_index(drop=True)
+    return store.runs.list("demo").sort_values("id").reset_index(drop=True)
 
 
 def test_fire_runs_the_checks_and_records_the_schedule(make_cfg, store):
@@ -42,7 +40,7 @@ def test_fire_runs_the_checks_and_records_the_schedule(make_cfg, store):
     r = runs(store)
     assert list(r.status) == ["completed"]
     assert r.trigger[0] == "schedule:contacts" and r.only[0] == "contact"
-    assert len(store.check_results(result.run_id)) == 2
+    assert len(store.results.check_results(result.run_id)) == 2
 
 
 def test_unknown_only_is_a_config_error(make_cfg, store):
@@ -60,7 +58,7 @@ def test_source_down_is_recorded_failed_with_a_readable_error_and_retried(make_c
     assert "SQLite file" in first.error and "not found" in first.error
     r = runs(store)
     assert list(r.status) == ["failed"] and r.error[0] == first.error and r.trigger[0] == "schedule:nightly"
-    assert store.check_results(int(r.id[0])).empty and store.scores(int(r.id[0])).empty
+    assert store.results.check_results(int(r.id[0])).empty and store.results.scores(int(r.id[0])).empty
     second = runner.fire("nightly", attempt=2, fire_time=first.fire_time)
     assert second.retry_in == pytest.approx(0.4)
     third = runner.fire("nightly", attempt=3, fire_time=first.fire_time)
@@ -75,7 +73,7 @@ def test_lost_connection_mid_run_is_recorded_once_and_keeps_no_partial_results(m
     assert result.status == "failed" and "connection lost" in result.error
     r = runs(store)
     assert len(r) == 1 and r.status[0] == "failed" and int(r.id[0]) == result.run_id  # the engine's row, not a second one
-    assert store.check_results(result.run_id).empty and store.scores(result.run_id).empty
+    assert store.results.check_results(result.run_id).empty and store.results.scores(result.run_id).empty
 
 
 def test_config_error_is_not_retried(make_cfg, store):
@@ -126,7 +124,7 @@ def test_retries_with_backoff_in_a_real_scheduler_until_the_source_is_back(make_
 def test_a_locked_source_waits_for_the_lock_then_runs(make_cfg, store):
     cfg = make_cfg(schedule=[{"name": "nightly", "cron": "0 3 * * *"}],
                    retry={"attempts": 1, "backoff_s": 0.2, "backoff_factor": 1, "max_backoff_s": 1})
-    locks.acquire(store, "demo", ttl=timedelta(seconds=1), holder="cron-host:4242")  # a holder that died
+    store.locks.acquire("demo", ttl=timedelta(seconds=1), holder="cron-host:4242")  # a holder that died
     runner = Runner(cfg, run_fn=standin_run, history=store)
     result = runner.fire("nightly")
     assert result.status == "locked" and "cron-host:4242" in result.error
@@ -152,8 +150,8 @@ def test_a_fire_already_run_by_another_scheduler_is_skipped(make_cfg, store):
 
 
 def complete_scheduled_run(store, name, started_at):
-    run_id = store.start_run("demo", started_at, trigger_label(name), started_at=started_at)
-    store.complete_run(run_id, type("R", (), {"check_results": None, "scores": None, "findings": None,
+    run_id = store.runs.start("demo", started_at, trigger_label(name), started_at=started_at)
+    store.runs.complete(run_id, type("R", (), {"check_results": None, "scores": None, "findings": None,
                                                "record_scores": None, "overall": 90.0})(), finished_at=started_at)
 
 
@@ -216,10 +214,9 @@ def test_heartbeat_publishes_next_runs(make_cfg, store):
     runner.heartbeat()  # an update, not a second row
     runner.clock = lambda: now + timedelta(hours=1)
     runner.shutdown()
-    with store.engine.connect() as conn:
-        rows = conn.execute(sa.select(hs.heartbeats)).all()
-    assert len(rows) == 1 and rows[0].scheduler_id == "host-a/demo" and rows[0].source_name == "demo"
-    assert rows[0].beat_at == datetime(2026, 10, 24, 13) and json.loads(rows[0].next_runs) == {}
+    rows = store.heartbeats.list()
+    assert len(rows) == 1 and rows.scheduler_id[0] == "host-a/demo" and rows.source_name[0] == "demo"
+    assert rows.beat_at[0] == datetime(2026, 10, 24, 13) and json.loads(rows.next_runs[0]) == {}
 
 
 def test_heartbeat_keeps_beating_during_a_long_run(make_cfg, store, demo_dir):
@@ -233,8 +230,7 @@ def test_heartbeat_keeps_beating_during_a_long_run(make_cfg, store, demo_dir):
         scheduler.add_job(runner.fire, args=["nightly"], id="manual")
         assert wait_for(lambda: not runs(store).empty)
         for _ in range(4):
-            with store.engine.connect() as conn:
-                beats.append(conn.execute(sa.select(hs.heartbeats.c.beat_at)).scalar())
+            beats.append(store.heartbeats.newest("demo").beat_at)
             time.sleep(0.25)
         assert runs(store).status.iloc[-1] == "running"
     finally:

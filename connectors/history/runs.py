@@ -1,0 +1,189 @@
+"""Runs: one row per run in `runs`, from `running` to `completed` or `failed`.
+
+A run is written all or nothing: `start` records a `running` row on its own, and `complete`
+writes every result and flips the status in one transaction. A run that raises is marked
+`failed` with its error; one whose process died is marked `failed` (interrupted) by the next run
+on the same source, so history never holds half a run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+
+import pandas as pd
+import sqlalchemy as sa
+
+from connectors.errors import CleanCRMError, HistoryError
+from connectors.history import schema
+from connectors.history.part import StorePart, utcnow
+
+BATCH = 20_000  # rows per INSERT statement when a run's results are written
+
+
+class Runs(StorePart):
+    """Starts, completes and fails runs, and finds them again."""
+
+    # -- writing ----------------------------------------------------------------------------------
+    def start(self, source_name: str, as_of: datetime, trigger: str = "cli", config_hash: str = "",
+              tool_version: str = "", only: str | None = None, started_at: datetime | None = None) -> int:
+        """Record a run as `running` and return its id."""
+        with self.engine.begin() as conn:
+            res = conn.execute(schema.runs.insert().values(
+                source_name=source_name, started_at=started_at or utcnow(), as_of=as_of, status="running",
+                trigger=trigger, config_hash=config_hash, tool_version=tool_version, only=only))
+            return int(res.inserted_primary_key[0])
+
+    def complete(self, run_id: int, result, fingerprint: str = "", finished_at: datetime | None = None) -> None:
+        """Write a run's results and mark it completed, in one transaction."""
+        with self.engine.begin() as conn:
+            _insert(conn, schema.check_results, _rows(result.check_results, run_id))
+            _insert(conn, schema.scores, _rows(result.scores, run_id))
+            _insert(conn, schema.findings, _rows(result.findings, run_id))
+            _insert(conn, schema.record_scores, _rows(result.record_scores, run_id))
+            clusters = getattr(result, "clusters", None)
+            if clusters is not None and len(clusters):
+                _insert(conn, schema.duplicate_clusters, _rows(clusters, run_id))
+                _insert(conn, schema.cluster_members, _rows(result.cluster_members, run_id))
+            conn.execute(schema.runs.update().where(schema.runs.c.id == run_id).values(
+                status="completed", finished_at=finished_at or utcnow(), overall_score=result.overall,
+                source_fingerprint=fingerprint))
+
+    def fail(self, run_id: int, error: str, finished_at: datetime | None = None) -> None:
+        """Mark a run failed with its error; nothing else of it is kept.
+
+        `finished_at` defaults to now; a history written for another clock gives its own.
+        """
+        with self.engine.begin() as conn:
+            conn.execute(schema.runs.update().where(schema.runs.c.id == run_id).values(
+                status="failed", error=error[:4000], finished_at=finished_at or utcnow()))
+
+    @contextmanager
+    def failing_on_error(self, run_id: int) -> Iterator[None]:
+        """Mark the run failed if the block raises, then re-raise.
+
+        Our own errors are already one line that names the place and the fix; anything else is
+        kept with its type.
+        """
+        try:
+            yield
+        except CleanCRMError as exc:
+            self.fail(run_id, str(exc))
+            raise
+        except Exception as exc:
+            self.fail(run_id, f"{type(exc).__name__}: {exc}")
+            raise
+
+    def mark_interrupted(self, source_name: str) -> int:
+        """Runs left `running` by a dead process become `failed`; returns how many."""
+        runs = schema.runs
+        with self.engine.begin() as conn:
+            res = conn.execute(runs.update().where(runs.c.source_name == source_name, runs.c.status == "running")
+                               .values(status="failed",
+                                       error="interrupted: the process stopped before the run finished",
+                                       finished_at=utcnow()))
+            return res.rowcount or 0
+
+    def record_failure(self, source_name: str, error: str, *, started_at: datetime, trigger: str,
+                       config_hash: str = "", tool_version: str = "", only: str | None = None) -> int:
+        """Record a failed run for a try that failed before any run was started (source down); its id."""
+        with self.engine.begin() as conn:
+            res = conn.execute(schema.runs.insert().values(
+                source_name=source_name, started_at=started_at, finished_at=utcnow(), as_of=started_at,
+                status="failed", error=error[:4000], trigger=trigger, config_hash=config_hash,
+                tool_version=tool_version, only=only))
+            return int(res.inserted_primary_key[0])
+
+    # -- reading ----------------------------------------------------------------------------------
+    def list(self, source_name: str | None = None) -> pd.DataFrame:
+        """All runs, newest first."""
+        q = sa.select(schema.runs).order_by(schema.runs.c.id.desc())
+        if source_name:
+            q = q.where(schema.runs.c.source_name == source_name)
+        return self._frame(q)
+
+    def completed(self, source_name: str) -> pd.DataFrame:
+        """Completed runs of a source, oldest first: id, as_of, overall_score, only."""
+        runs = schema.runs
+        q = (sa.select(runs.c.id, runs.c.as_of, runs.c.overall_score, runs.c.only)
+             .where(runs.c.source_name == source_name, runs.c.status == "completed")
+             .order_by(runs.c.as_of, runs.c.id))
+        frame = self._frame(q)
+        frame["as_of"] = pd.to_datetime(frame.as_of)
+        return frame
+
+    def resolve(self, ref: str | int, source_name: str | None = None) -> int:
+        """`latest` (newest completed run) or a run id, checked to exist."""
+        runs = schema.runs
+        with self.engine.connect() as conn:
+            if str(ref) == "latest":
+                q = sa.select(sa.func.max(runs.c.id)).where(runs.c.status == "completed")
+                if source_name:
+                    q = q.where(runs.c.source_name == source_name)
+                run_id = conn.execute(q).scalar()
+                if run_id is None:
+                    raise HistoryError("--run latest: no completed run yet; run `cleancrm run --config FILE` first")
+                return int(run_id)
+            try:
+                run_id = int(ref)
+            except ValueError:
+                raise HistoryError(f"--run: {ref!r} is not a run id; give a number or 'latest'") from None
+            status = conn.execute(sa.select(runs.c.status).where(runs.c.id == run_id)).scalar()
+            if status is None:
+                raise HistoryError(f"--run: run {run_id} does not exist; `cleancrm runs` lists them")
+            if status != "completed":
+                raise HistoryError(f"--run: run {run_id} is {status} and has no results; pick a completed run")
+            return run_id
+
+    def max_id(self) -> int:
+        """The highest run id of the store, any source (0 when empty): later runs have higher ids."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.max(schema.runs.c.id))).scalar() or 0)
+
+    def runs_since(self, source_name: str, trigger: str, *, after_id: int = 0, started_from: datetime | None = None,
+                   statuses: tuple[str, ...] | None = None) -> Sequence[sa.Row]:
+        """Runs of a source and trigger after run `after_id`, oldest first: rows of id, status, started_at.
+
+        Args:
+            source_name: The source (`cfg.name`).
+            trigger: The runs' `trigger` (a schedule's is `schedule:<name>`).
+            after_id: Only runs with a higher id.
+            started_from: Only runs started at or after this naive UTC time.
+            statuses: Only runs in one of these statuses; default any.
+        """
+        runs = schema.runs
+        q = sa.select(runs.c.id, runs.c.status, runs.c.started_at).where(
+            runs.c.source_name == source_name, runs.c.trigger == trigger, runs.c.id > after_id)
+        if started_from is not None:
+            q = q.where(runs.c.started_at >= started_from)
+        if statuses:
+            q = q.where(runs.c.status.in_(statuses))
+        with self.engine.connect() as conn:
+            return conn.execute(q.order_by(runs.c.id)).all()
+
+    def last_completed(self, source_name: str, trigger: str) -> datetime | None:
+        """Start (naive UTC) of the newest completed run of a source and trigger."""
+        runs = schema.runs
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.max(runs.c.started_at)).where(
+                runs.c.source_name == source_name, runs.c.trigger == trigger,
+                runs.c.status == "completed")).scalar()
+
+
+def _rows(frame: pd.DataFrame | None, run_id: int) -> list[dict]:
+    """A result frame as rows to insert, stamped with the run id; missing values as NULL."""
+    if frame is None or not len(frame):
+        return []
+    frame = frame.assign(run_id=run_id)
+    frame = frame.astype(object).where(frame.notna(), None)
+    return frame.to_dict("records")
+
+
+def _insert(conn, table: sa.Table, rows: Iterable[dict]) -> None:
+    """Insert rows in batches, keeping only the table's columns."""
+    rows = list(rows)
+    cols = {c.name for c in table.columns}
+    for i in range(0, len(rows), BATCH):
+        batch = [{k: v for k, v in r.items() if k in cols} for r in rows[i : i + BATCH]]
+        conn.execute(table.insert(), batch)
