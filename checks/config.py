@@ -84,6 +84,43 @@ class HistoryConfig(StrictModel):
     """Where run results are kept."""
 
     url: str | None = Field(None, description="SQLAlchemy URL; default a SQLite file beside the config.")
+    mask_fields: list[str] = Field(
+        default_factory=list,
+        description="Canonical fields (email, phone, first_name …) whose raw values the history never stores: "
+        "their findings keep only the masked value.",
+    )
+
+
+ROLES = ("viewer", "steward", "admin")
+
+
+class UserConfig(StrictModel):
+    """A person who may sign in to the dashboard, and what they may see and do."""
+
+    name: str = Field(description="Sign-in name, recorded in the audit log.")
+    role: Literal["viewer", "steward", "admin"] = Field(
+        description="viewer: scores, trends, masked records, no export; steward: unmasked records of the "
+        "granted entities and owners, exports, duplicate decisions; admin: all of that, runs, annotations, "
+        "the configuration and the audit log."
+    )
+    password_hash: str | None = Field(
+        None, description="bcrypt hash of the password (`cleancrm hash-password`); use ${ENV} to keep it out of the file."
+    )
+    entities: list[str] = Field(default_factory=list, description="Entities a steward may see unmasked; empty = all.")
+    owners: list[str] = Field(default_factory=list, description="Owner ids a steward may see unmasked; empty = all.")
+
+
+class DashboardConfig(StrictModel):
+    """Who may use the dashboard, and where it listens."""
+
+    address: str = Field("127.0.0.1", description="Address the dashboard binds to; another one needs users.")
+    session_minutes: int = Field(480, ge=1, description="A signed-in session expires after this many minutes.")
+    users: list[UserConfig] = Field(default_factory=list, description="People who may sign in, with their role.")
+    oidc_roles: dict[str, Literal["viewer", "steward", "admin"]] = Field(
+        default_factory=dict,
+        description="With an OIDC provider in .streamlit/secrets.toml ([auth], Streamlit's st.login): "
+        "e-mail address → role of the people it signs in.",
+    )
 
 
 class ScoringConfig(StrictModel):
@@ -112,6 +149,7 @@ class Config(StrictModel):
     schedule: list[ScheduleEntry] = Field(default_factory=list, description="Cron schedules.")
     alerts: AlertsConfig = Field(default_factory=AlertsConfig, description="Alerting.")
     retry: RetryConfig = Field(default_factory=RetryConfig, description="Retries of failed scheduled runs.")
+    dashboard: DashboardConfig = Field(default_factory=DashboardConfig, description="Sign-in, roles and binding.")
 
     # Filled by load_config: where the file was, for relative paths.
     base_dir: Path = Field(default=Path("."), exclude=True, description="Folder of the config file.")

@@ -161,3 +161,15 @@ alert_state = Table(
     Column("since", DateTime, nullable=False),
     Column("last_value", Float),
 )
+
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source_name", String(200), nullable=False),
+    Column("at", DateTime, nullable=False),
+    Column("actor", String(200), nullable=False, doc="Who: a signed-in user, or `cli:<os user>`."),
+    Column("action", String(40), nullable=False,
+           doc="sign_in, sign_in_failed, export, fix_package, decision, run, annotation."),
+    Column("detail", Text, doc="What: JSON of the filters, format, cluster or run concerned."),
+    Column("records", Integer, doc="How many records it touched or carried out."),
+)

@@ -11,7 +11,8 @@ reading and writing its own tables on the shared engine:
 - `locks`: one run at a time per source;
 - `heartbeats`: the schedulers' beats;
 - `alert_state`: which alert rules fire, claimed before a message goes out;
-- `annotations`: interventions to mark on trend charts.
+- `annotations`: interventions to mark on trend charts;
+- `audit`: who exported, decided, ran or signed in, when, on how many records.
 
 Nothing else touches the history tables.
 """
@@ -29,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from connectors.errors import HistoryError
 from connectors.history.alert_state import AlertState
 from connectors.history.annotations import Annotations
+from connectors.history.audit import Audit
 from connectors.history.clusters import Clusters
 from connectors.history.decisions import Decisions
 from connectors.history.findings import Findings
@@ -87,6 +89,7 @@ class HistoryStore:
         self.heartbeats = Heartbeats(self.engine)
         self.alert_state = AlertState(self.engine)
         self.annotations = Annotations(self.engine)
+        self.audit = Audit(self.engine)
 
     # -- schema ---------------------------------------------------------------------------------
     def alembic_config(self) -> AlembicConfig:

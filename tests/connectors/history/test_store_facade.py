@@ -196,3 +196,17 @@ def test_annotation_listed(store, source):
     store.annotations.add(source, "Clean-up", datetime(2026, 11, 1))
     notes = store.annotations.list(source)
     assert notes.name.tolist() == ["Clean-up", "Import"] and int(notes.id.iat[1]) == first
+
+
+def test_audit_records_and_lists_newest_first(tmp_path):
+    store = HistoryStore(f"sqlite:///{tmp_path / 'h.db'}")
+    store.audit.record("crm", "ann", "export", {"format": "csv", "check": "accuracy.email_syntax"}, records=40)
+    store.audit.record("crm", "cli:root", "decision", {"cluster": "c1"}, records=2)
+    store.audit.record("other", "ann", "sign_in")
+    listed = store.audit.list("crm")
+    assert listed.action.tolist() == ["decision", "export"]
+    assert listed.records.tolist() == [2, 40]
+    assert '"format": "csv"' in listed.detail.iat[1]
+    assert store.audit.list("crm", action="export").actor.tolist() == ["ann"]
+    with pytest.raises(ValueError, match="audit action"):
+        store.audit.record("crm", "ann", "delete_everything")
