@@ -367,8 +367,9 @@ def inject_lead_defects(inj: Injector, n: int) -> None:
     untouched &= contacts.id.to_numpy() <= inj.original_max["contact"]
     ok = untouched & (contacts.deleted == 0).to_numpy()
     accounts = inj.tables["account"].set_index("id").name
-    for r, crow in zip(inj.pick("lead", n), inj.rng.choice(np.flatnonzero(ok), n, replace=False),
-                       strict=False):
+    pool = np.flatnonzero(ok)  # a small demo may have fewer untouched contacts than leads to copy them into
+    picked = inj.rng.choice(pool, min(n, len(pool)), replace=False) if len(pool) else pool
+    for r, crow in zip(inj.pick("lead", n), picked, strict=False):
         for column in ("first_name", "last_name", "email", "phone", "mobile", "country", "city", "postal_code",
                        "state"):
             inj.set("lead", r, column, contacts[column].iat[crow], "lead_duplicates_contact")
