@@ -140,6 +140,9 @@ class Check:
     entity_fields: ClassVar[tuple[str, ...]] = ()
     # Named look-ups of other entities the check reads through `Context.lookup` (checks.engine.lookups).
     lookups: ClassVar[tuple[str, ...]] = ()
+    # The parameters it reads from `checks.<id>.params`, name → type (e.g. {"days": int}); a run is
+    # refused when it is planned if the config gives another name or a value of another type.
+    params: ClassVar[dict[str, Any]] = {}
 
     def applies_to(self, entity: str, mapped: Iterable[str]) -> bool:
         """Whether the check can run on this entity with these mapped fields."""

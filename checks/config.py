@@ -2,6 +2,13 @@
 
 Every key carries a description; `cleancrm.example.yml` documents them and a test keeps the two in
 step. Validation errors are collected and reported all at once, each with its dotted location.
+
+Loading also refuses what YAML and the models alone let through: a key given twice in a mapping
+(PyYAML keeps the last one without a word), more than `MAX_ALIASES` aliases or aliases expanding
+past `MAX_VALUES` values (an alias bomb), and, once every key is valid, what takes more than one
+key to see (`config_problems`): no entity, a field that is not canonical, unknown dimensions or
+severities in the weights, an alert rule naming a missing channel, and cron expressions and
+timezones the scheduler cannot read (`cron_calendar` and `read_timezone` are its own reading).
 """
 
 from __future__ import annotations
@@ -10,13 +17,18 @@ import hashlib
 import json
 import os
 import re
+from datetime import UTC
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+from apscheduler.triggers.cron import CronTrigger
 from pydantic import Field, ValidationError
 
+from checks.base import DIMENSIONS
 from connectors.errors import ConfigError
+from connectors.mapping import CANONICAL_FIELDS
 from connectors.models import (  # noqa: F401 - the mapping's models are part of the config
     ENTITY_NAMES,
     EntityConfig,
@@ -29,16 +41,24 @@ from connectors.models import (  # noqa: F401 - the mapping's models are part of
     StrictModel,
 )
 from connectors.notify import AlertChannel
+from connectors.source import suggest
 
 SEVERITIES = ("low", "medium", "high", "critical")
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+MAX_ALIASES = 100  # YAML aliases (*name) one config may use
+MAX_VALUES = 100_000  # values a config may stand for once its aliases are followed (real ones: hundreds)
+MAX_CHUNK_SIZE = 10_000_000  # rows per streamed chunk
+MAX_STATEMENT_TIMEOUT_S = 2_147_483  # PostgreSQL keeps statement_timeout in milliseconds, in 32 bits
+_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weight = Annotated[float, Field(ge=0, allow_inf_nan=False)]  # a multiplier: finite, not negative
 
 
 class CheckSettings(StrictModel):
     """Per-check overrides."""
 
     enabled: bool = Field(True, description="Run this check.")
-    weight: float | None = Field(None, ge=0, description="Weight in field, dimension and entity scores.")
+    weight: float | None = Field(None, ge=0, allow_inf_nan=False,
+                                 description="Weight in field, dimension and entity scores.")
     severity: Literal["low", "medium", "high", "critical"] | None = Field(None, description="Severity.")
     params: dict[str, Any] = Field(default_factory=dict, description="Check parameters (thresholds, days …).")
 
@@ -60,7 +80,7 @@ class AlertRule(StrictModel):
         description="What is watched."
     )
     scope: str = Field("overall", description="`overall`, a dimension, an entity or a check id.")
-    threshold: float | None = Field(None, description="Score (0-100), points, count or minutes.")
+    threshold: float | None = Field(None, allow_inf_nan=False, description="Score (0-100), points, count or minutes.")
     channels: list[str] = Field(default_factory=list, description="Names of channels under `alerts.channels`.")
 
 
@@ -75,9 +95,11 @@ class RetryConfig(StrictModel):
     """Retries of a scheduled run that failed (source down, statement timeout, lost connection)."""
 
     attempts: int = Field(3, ge=1, description="Tries per scheduled run, the first one included; 1 = no retry.")
-    backoff_s: float = Field(30.0, ge=0, description="Seconds to wait before the first retry.")
-    backoff_factor: float = Field(2.0, ge=1, description="Each further retry waits this many times longer.")
-    max_backoff_s: float = Field(900.0, ge=0, description="Longest wait between two tries, in seconds.")
+    backoff_s: float = Field(30.0, ge=0, allow_inf_nan=False, description="Seconds to wait before the first retry.")
+    backoff_factor: float = Field(2.0, ge=1, allow_inf_nan=False,
+                                  description="Each further retry waits this many times longer.")
+    max_backoff_s: float = Field(900.0, ge=0, allow_inf_nan=False,
+                                 description="Longest wait between two tries, in seconds.")
 
 
 class HistoryConfig(StrictModel):
@@ -126,11 +148,11 @@ class DashboardConfig(StrictModel):
 class ScoringConfig(StrictModel):
     """Score weights."""
 
-    severity_weights: dict[str, float] = Field(
+    severity_weights: dict[str, Weight] = Field(
         default_factory=lambda: {"low": 1.0, "medium": 2.0, "high": 3.0, "critical": 5.0},
         description="Multiplier of a check's weight per severity.",
     )
-    dimension_weights: dict[str, float] = Field(
+    dimension_weights: dict[str, Weight] = Field(
         default_factory=dict, description="Weight of each dimension in the overall score (default 1 each)."
     )
 
@@ -218,8 +240,8 @@ def format_validation_errors(exc: ValidationError) -> list[str]:
             where = ".".join(str(p) for p in err["loc"][:-2])
             lines.append(f"{where}: unknown entity {err['input']!r}; use one of {', '.join(ENTITY_NAMES)}")
             continue
-        if err["type"] in ("string_type", "list_type") and isinstance(err.get("input"), dict):
-            continue  # a mapping given as {…}: only the FieldSpec member's errors say what is wrong
+        if err["loc"] and err["loc"][-1] in ("str", "list[str]") and isinstance(err.get("input"), dict):
+            continue  # a field mapped as {…}: only the FieldSpec member's errors say what is wrong
         loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-"))
         # Union members add their type names to the location; drop them for readability.
         loc = re.sub(r"\.(str|list\[str\]|FieldSpec|function-after\[[^]]*\])", "", loc)
@@ -240,18 +262,292 @@ def parse_config(data: dict[str, Any], base_dir: Path = Path(".")) -> Config:
     except ValidationError as exc:
         raise ConfigError("\n".join(format_validation_errors(exc))) from None
     cfg.base_dir = base_dir
+    problems = config_problems(cfg)
+    if problems:
+        raise ConfigError("\n".join(problems))
     return cfg
 
 
+def config_problems(cfg: Config) -> list[str]:
+    """What the models cannot see key by key, each `location: problem; fix` (none: the config is sound)."""
+    problems = []
+    if not cfg.entities:
+        problems.append("entities: none mapped; map at least one entity, e.g. "
+                        "contact: {table: contacts, key: id, fields: {email: email}}")
+    for name, ent in cfg.entities.items():
+        known = list(CANONICAL_FIELDS[name])
+        problems += [f"entities.{name}.fields.{field}: not a canonical field of {name}{suggest(field, known)}; "
+                     f"use one of {', '.join(known)}" for field in ent.fields if field not in known]
+    problems += _weight_problems(cfg.scoring)
+    channels = list(cfg.alerts.channels)
+    problems += [f"alerts.rules[{i}] ({rule.name}).channels: no channel {name!r} under alerts.channels "
+                 f"({', '.join(channels) or 'none defined'}){suggest(name, channels)}"
+                 for i, rule in enumerate(cfg.alerts.rules) for name in rule.channels if name not in channels]
+    problems += schedule_problems(cfg.schedule)
+    if cfg.source.chunk_size > MAX_CHUNK_SIZE:
+        problems.append(f"source.chunk_size: {cfg.source.chunk_size} rows is more than {MAX_CHUNK_SIZE:,}; "
+                        "use the default (50000) or fewer")
+    if cfg.source.statement_timeout_s > MAX_STATEMENT_TIMEOUT_S:
+        problems.append(f"source.statement_timeout_s: {cfg.source.statement_timeout_s} seconds is more than "
+                        f"{MAX_STATEMENT_TIMEOUT_S:,} (24 days); give fewer")
+    return problems
+
+
+def _weight_problems(scoring: ScoringConfig) -> list[str]:
+    """Weights of severities or dimensions that do not exist, and weights that leave nothing to score."""
+    problems = []
+    for key, names, what in (("severity_weights", SEVERITIES, "severity"),
+                             ("dimension_weights", DIMENSIONS, "dimension")):
+        weights = getattr(scoring, key)
+        problems += [f"scoring.{key}.{name}: unknown {what}{suggest(name, list(names))}; use {', '.join(names)}"
+                     for name in weights if name not in names]
+        if all(weights.get(name, 1.0) == 0 for name in names):  # (an unlisted one weighs 1)
+            problems.append(f"scoring.{key}: every {what} weighs 0, so nothing can be scored; "
+                            "give at least one a weight above 0")
+    return problems
+
+
+# -- cron expressions, read as the scheduler reads them ------------------------------------------------
+def cron_fields(expr: str) -> list[str]:
+    """The six fields of a cron expression, seconds first (`0` when five are given).
+
+    Raises:
+        ValueError: Neither five nor six fields.
+    """
+    fields = expr.split()
+    if len(fields) == 5:
+        fields = ["0", *fields]
+    if len(fields) != 6:
+        raise ValueError(f"{expr!r} has {len(fields)} fields; give five (minute hour day month weekday), "
+                         "or six with seconds first")
+    return fields
+
+
+def crontab_weekdays(text: str) -> str:
+    """Crontab weekday numbers (0/7 = Sunday) as APScheduler names; names and `*` pass through."""
+
+    def one(part: str) -> list[str]:
+        body, _, step = part.partition("/")
+        if not re.fullmatch(r"\d+(-\d+)?", body):
+            return [part]
+        lo, _, hi = body.partition("-")
+        start, end = int(lo), int(hi) if hi else (int(lo) if not step else 7)
+        if not (0 <= start <= 7 and 0 <= end <= 7) or end < start:
+            raise ValueError(f"weekday {part!r} is out of range (0-7, 0 and 7 = Sunday)")
+        days = list(range(start, end + 1, int(step) if step else 1))
+        return [_WEEKDAYS[d] for d in days]
+
+    names: list[str] = []
+    for part in text.split(","):
+        for name in one(part):
+            if name not in names:
+                names.append(name)
+    return ",".join(names)
+
+
+def cron_calendar(expr: str) -> CronTrigger:
+    """The wall-clock times a cron expression matches, as an APScheduler CronTrigger read in UTC.
+
+    The scheduler maps these naive wall times onto the entry's timezone itself (daylight saving).
+
+    Raises:
+        ValueError: The expression cannot be read; the message names the field.
+    """
+    second, minute, hour, day, month, weekday = cron_fields(expr)
+    return CronTrigger(second=second, minute=minute, hour=hour, day=day, month=month,
+                       day_of_week=crontab_weekdays(weekday), timezone=UTC)
+
+
+def read_timezone(name: str) -> ZoneInfo:
+    """The IANA timezone `name`.
+
+    Raises:
+        ValueError: No such timezone; the message names it and the fix.
+    """
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown timezone {name!r}; use an IANA name such as Europe/Berlin or UTC") from None
+
+
+def schedule_entry_problems(entry: ScheduleEntry, where: str) -> list[str]:
+    """What the scheduler could not read in one entry: its timezone, its cron expression."""
+    problems = []
+    try:
+        read_timezone(entry.timezone)
+    except ValueError as exc:
+        problems.append(f"{where}.timezone: {exc}")
+    try:
+        cron_calendar(entry.cron)
+    except ValueError as exc:
+        problems.append(f"{where}.cron: {entry.cron!r} is not a valid cron expression ({exc})")
+    return problems
+
+
+def schedule_problems(entries: list[ScheduleEntry]) -> list[str]:
+    """Every problem of `schedule`: entries the scheduler could not read, and names given twice."""
+    problems, seen = [], set()
+    for i, entry in enumerate(entries):
+        where = f"schedule[{i}] ({entry.name})"
+        if entry.name in seen:
+            problems.append(f"{where}.name: duplicate schedule name; names must be unique")
+            continue
+        seen.add(entry.name)
+        problems += schedule_entry_problems(entry, where)
+    return problems
+
+
+# -- reading the file ------------------------------------------------------------------------------
+def read_yaml(text: str, path: Path) -> Any:
+    """The YAML document in `text`, refused when a mapping repeats a key or its aliases run wild.
+
+    PyYAML keeps the last of two equal keys without a word, and builds aliases of aliases as shared
+    objects that interpolation and validation would then walk in full (2 KB can stand for billions
+    of values). So the composed document is checked, node by node, before it is built.
+
+    Raises:
+        ConfigError: One line: the file, the line where it helps, the key and the fix.
+        yaml.YAMLError: The text is not YAML.
+    """
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None
+        _DocumentWalk(path).size(root, "")
+        return loader.construct_document(root)
+    finally:
+        loader.dispose()
+
+
+class _DocumentWalk:
+    """Visits each node of a composed YAML document once: keys given twice, aliases, expanded size."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.sizes: dict[int, int | None] = {}  # node id → values it stands for (None: being visited)
+        self.aliases = 0
+
+    def size(self, node: yaml.Node, where: str) -> int:
+        """How many values `node` stands for, aliases followed; raises ConfigError past the limits."""
+        if id(node) in self.sizes:  # met before: reached again through an alias
+            known = self.sizes[id(node)]
+            if known is None:
+                raise self._error(node, where, "an alias refers to the value that holds it; write the value out")
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                raise self._error(None, where, f"more than {MAX_ALIASES} YAML aliases (*name); write the values out")
+            return known
+        self.sizes[id(node)] = None
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            self._refuse_repeated_keys(node, where)
+            for key, value in node.value:
+                total += self.size(key, where) + self.size(value, _key_path(where, key))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                total += self.size(item, f"{where}[{i}]")
+        if total > MAX_VALUES:
+            raise self._error(node, where, f"its aliases expand to more than {MAX_VALUES:,} values (an alias "
+                                           "bomb?); write the values out")
+        self.sizes[id(node)] = total
+        return total
+
+    def _refuse_repeated_keys(self, node: yaml.MappingNode, where: str) -> None:
+        first: dict[tuple[str, str], int] = {}
+        for key, _ in node.value:
+            if not isinstance(key, yaml.ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
+                continue  # keys merged in with `<<` may be overridden: that is what merging is for
+            seen = first.get((key.tag, key.value))
+            if seen is not None:
+                raise self._error(key, _key_path(where, key), f"given twice (first on line {seen}); keep one of them")
+            first[(key.tag, key.value)] = key.start_mark.line + 1
+
+    def _error(self, node: yaml.Node | None, where: str, problem: str) -> ConfigError:
+        line = f":{node.start_mark.line + 1}" if node is not None else ""
+        return ConfigError(f"{self.path}{line}: {where or 'config'}: {problem}")
+
+
+def _key_path(where: str, key: yaml.Node) -> str:
+    name = key.value if isinstance(key, yaml.ScalarNode) else "?"
+    return f"{where}.{name}" if where else str(name)
+
+
+# Where a URL holds a password, as SQLAlchemy reads it: `scheme://user:PASSWORD@host`, `?password=…`.
+_URL_PASSWORD = re.compile(r"^[\w+]+://[^:/]*:(?P<user>[^@]*)@|[?&]password=(?P<query>[^&]*)")
+_ENV_ONLY = re.compile(r"(?:\$\{[A-Za-z_][A-Za-z0-9_]*(?::-)?\})+")  # ${VAR}s, at most with an empty default
+# The keys that may hold a password, and the variable to suggest for it.
+SECRET_VARIABLES = {"source.url": "CLEANCRM_SOURCE_PASSWORD", "history.url": "CLEANCRM_HISTORY_PASSWORD",
+                    "alerts.channels.*.password": "CLEANCRM_SMTP_PASSWORD"}
+
+
+def _literal_password_spans(url: str) -> list[tuple[int, int]]:
+    """Where a database URL holds a password that is not a `${VAR}` reference: (start, end) pairs."""
+    spans = [m.span(group) for m in _URL_PASSWORD.finditer(url) for group in ("user", "query") if m.group(group)]
+    return [(a, b) for a, b in spans if not _ENV_ONLY.fullmatch(url[a:b])]
+
+
+def without_password(url: str, replacement: str) -> str:
+    """The URL with each literal password replaced (by `${VAR}` for a config, `***` for a message)."""
+    for start, end in reversed(_literal_password_spans(url)):
+        url = url[:start] + replacement + url[end:]
+    return url
+
+
+def refuse_literal_passwords(data: dict[str, Any]) -> None:
+    """Refuse a raw config (before `${ENV}` interpolation) that writes a password in the file.
+
+    `source.url`, `history.url` and each `alerts.channels.*.password` may hold `${VAR}`
+    references only, so the password lives in the environment and never in the file.
+
+    Raises:
+        ConfigError: One line per key, naming it and the fix (never the password).
+    """
+    problems = []
+    for section in ("source", "history"):
+        node = data.get(section)
+        url = node.get("url") if isinstance(node, dict) else None
+        if isinstance(url, str) and _literal_password_spans(url):
+            variable = SECRET_VARIABLES[f"{section}.url"]
+            problems.append(f"{section}.url: holds a literal password; write {without_password(url, f'${{{variable}}}')} "
+                            f"and export {variable} with the password")
+    alerts = data.get("alerts")
+    channels = alerts.get("channels") if isinstance(alerts, dict) else None
+    for name, channel in (channels or {}).items() if isinstance(channels, dict) else ():
+        password = channel.get("password") if isinstance(channel, dict) else None
+        if isinstance(password, str) and password and not _ENV_ONLY.fullmatch(password):
+            variable = SECRET_VARIABLES["alerts.channels.*.password"]
+            problems.append(f"alerts.channels.{name}.password: holds a literal password; write ${{{variable}}} "
+                            f"and export {variable} with the password")
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+
 def load_config(path: str | Path) -> Config:
-    """Read, interpolate and validate a `cleancrm.yml`."""
+    """Read, interpolate and validate a `cleancrm.yml`; a password written in the file is refused."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: config file not found; create one with `cleancrm init --url URL`")
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder, not a config file; give the path of cleancrm.yml")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror}); check its permissions") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8") from None
+    try:
+        data = read_yaml(text, path)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         raise ConfigError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to read; a config needs a few levels of keys") from None
+
+    if isinstance(data, dict):
+        refuse_literal_passwords(data)  # the raw text, before ${ENV} puts the passwords in
     return parse_config(data, path.parent.resolve())

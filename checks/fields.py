@@ -49,6 +49,15 @@ def per_distinct(frame: pd.DataFrame, fc: FieldColumn, name: str, vectorised, fi
     return memo(frame, f"{name}:{fc.label}", compute)
 
 
+def shown(frame: pd.DataFrame, fc: FieldColumn, rows: pd.Series) -> pd.Series:
+    """A column's values on `rows` (the failing ones) as a finding shows them: valid Unicode text or None.
+
+    Whatever the driver returned (numbers, bytes, undecodable text) is written as text here, so a
+    finding can always be stored and displayed; only the failing rows are converted.
+    """
+    return value_checks.text(frame.loc[rows.to_numpy(dtype=bool), fc.label])
+
+
 def usable(frame: pd.DataFrame, fc: FieldColumn) -> pd.Series:
     """Values that are present (not null, blank or a null token)."""
     column = frame[fc.label]
@@ -60,6 +69,11 @@ def usable(frame: pd.DataFrame, fc: FieldColumn) -> pd.Series:
 def garbled(frame: pd.DataFrame, fc: FieldColumn) -> pd.Series:
     """Text garbled by a wrong encoding (see `values.garbled`)."""
     return per_distinct(frame, fc, "garbled", value_checks.garbled, fill=False)
+
+
+def not_utf8(frame: pd.DataFrame, fc: FieldColumn) -> pd.Series:
+    """Text holding bytes that were not valid UTF-8 (see `values.undecodable`)."""
+    return per_distinct(frame, fc, "undecodable", value_checks.undecodable, fill=False)
 
 
 def countries(frame: pd.DataFrame, ctx: Context) -> pd.Series:
@@ -74,7 +88,7 @@ def email_view(frame: pd.DataFrame, fc: FieldColumn) -> pd.DataFrame:
     """present, syntax_ok, placeholder, local (without +tag) and domain columns for an email field."""
 
     def compute():
-        values = frame[fc.label]
+        values = value_checks.text(frame[fc.label])  # a number or a blob in an email column is just invalid
         present = usable(frame, fc)
         syntax = np.zeros(len(frame), dtype=bool)
         if present.any():
@@ -126,5 +140,5 @@ def dates(frame: pd.DataFrame, ctx: Context, name: str) -> pd.Series | None:
 
 
 def truthy(series: pd.Series) -> pd.Series:
-    """1/true/'Yes'/'t' as True."""
-    return series.astype(str).str.strip().str.lower().isin({"1", "true", "t", "yes", "y", "1.0"})
+    """1/true/'Yes'/'t' as True (anything else, nulls and undecodable text included, as False)."""
+    return value_checks.text(series).str.strip().str.lower().isin({"1", "true", "t", "yes", "y", "1.0"})

@@ -60,7 +60,7 @@ def mask(field: str | None, value):
     """The value as someone not entitled to personal data may see it (as is for non-personal fields)."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return value
-    if field is None or field.partition(":")[0] not in PERSONAL_FIELDS:
+    if not isinstance(field, str) or field.partition(":")[0] not in PERSONAL_FIELDS:  # None, or NaN read back
         return value
     text = value if isinstance(value, str) else str(value)
     return _BY_FIELD.get(field.partition(":")[0], mask_text)(text)
@@ -78,15 +78,36 @@ def mask_columns(frame: pd.DataFrame, fields: dict[str, str]) -> pd.DataFrame:
 def mask_findings(frame: pd.DataFrame, only: set[str] | None = None) -> pd.DataFrame:
     """Findings (or a worklist) with `value` and `suggestion` masked by each row's `field`.
 
-    `only` limits masking to those canonical fields (the config's `history.mask_fields`).
+    A suggestion is masked when it carries personal data (an address, a number, or a word of the
+    value), not when it is an instruction such as "re-enter the number". `only` limits masking to
+    those canonical fields (the config's `history.mask_fields`).
     """
     if not len(frame) or "field" not in frame:
         return frame
     out = frame.copy()
     fields = out["field"].to_numpy(dtype=object)
-    for column in ("value", "suggestion"):
-        if column not in out:
-            continue
-        out[column] = [v if only is not None and (f or "").partition(":")[0] not in only else mask(f, v)
-                       for f, v in zip(fields, out[column].to_numpy(dtype=object), strict=True)]
+    values = out["value"].to_numpy(dtype=object) if "value" in out else [None] * len(out)
+
+    def wanted(field) -> bool:
+        return only is None or (isinstance(field, str) and field.partition(":")[0] in only)
+
+    if "suggestion" in out:
+        out["suggestion"] = [mask(f, s) if wanted(f) and carries_personal_data(s, v) else s
+                             for f, s, v in zip(fields, out["suggestion"].to_numpy(dtype=object), values,
+                                                strict=True)]
+    if "value" in out:
+        out["value"] = [mask(f, v) if wanted(f) else v for f, v in zip(fields, values, strict=True)]
     return out
+
+
+_WORD = re.compile(r"[^\W_]{2,}")
+
+
+def carries_personal_data(suggestion, value) -> bool:
+    """Whether a suggested fix repeats personal data: an address, a phone-like number, or a word of the value."""
+    if not isinstance(suggestion, str) or not suggestion:
+        return False
+    if "@" in suggestion or len(_DIGIT.findall(suggestion)) >= 5:
+        return True
+    words = {w.casefold() for w in _WORD.findall(value)} if isinstance(value, str) else set()
+    return bool(words & {w.casefold() for w in _WORD.findall(suggestion)})

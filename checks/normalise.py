@@ -38,6 +38,41 @@ _BLANK_OR_NULL = frozenset({"", *NULL_TOKENS})
 
 
 # -- missing values and text ----------------------------------------------------------------------
+def is_null(value: object) -> bool:
+    """Whether a raw cell is a null of any kind: None, NaN, NaT, pandas' NA (never raises)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    try:
+        return bool(value != value)  # NaN, NaT of numpy, Decimal('NaN')
+    except (TypeError, ValueError, ArithmeticError):  # an object that cannot compare itself is a value
+        return False
+
+
+def as_text(value: object) -> str:
+    """A raw non-null cell as text: valid Unicode whatever the driver returned.
+
+    Bytes (a BLOB in a text column) are read as UTF-8, and what is not UTF-8 becomes U+FFFD, the
+    replacement character a decoder leaves; so do lone surrogates (undecodable bytes a driver
+    passed on), which no UTF-8 store or display could take. Other values are written as `str` does.
+    """
+    if type(value) is str:
+        return value if value.isascii() else _valid_unicode(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).decode("utf-8", errors="replace")
+    return _valid_unicode(str(value))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _valid_unicode(value: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", value)
+    return value
+
+
 def is_missing(value: object) -> bool:
     """Whether a raw cell holds no value: None, NaN, NaT, blank, or a null token ('Unknown', '-', 'TBD')."""
     if value is None or value is pd.NA or value is pd.NaT:
@@ -49,7 +84,7 @@ def is_missing(value: object) -> bool:
 
 def missing_mask(values: pd.Series) -> np.ndarray:
     """Vectorised :func:`is_missing` over a column (checked once per distinct value)."""
-    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+    codes, uniques = factorize(values)
     blank = np.array([is_missing(u) for u in uniques] + [True], dtype=bool)
     return blank[codes]
 
@@ -83,9 +118,9 @@ def fold_or_none(value: str) -> str | None:
 # -- emails -----------------------------------------------------------------------------------------
 def split_email(value: object) -> tuple[str, str]:
     """(local part without its +tag, domain), lowercased; ("", "") when missing, ("", text) without an @."""
-    if value is None or value != value:  # None or NaN
+    if is_null(value):
         return "", ""
-    local, _, domain = str(value).strip().strip("<>").lower().rpartition("@")
+    local, _, domain = as_text(value).strip().strip("<>").lower().rpartition("@")
     return local.split("+", 1)[0], domain
 
 
@@ -264,10 +299,31 @@ def map_unique(values: pd.Series | np.ndarray, func: Callable[[str], str | None]
     Returns:
         Object array, row-aligned with ``values``, holding normalised strings or ``None``.
     """
-    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
-    mapped = np.array([None if is_missing(u) else func(str(u) if not isinstance(u, str) else u)
-                       for u in uniques] + [None], dtype=object)
+    codes, uniques = factorize(values)
+    mapped = np.array([None if is_missing(u) else func(as_text(u)) for u in uniques] + [None], dtype=object)
     return mapped[codes]
+
+
+def factorize(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(code of each row, the distinct non-null values) of a raw column; nulls get code -1.
+
+    A value that cannot be hashed (a bytearray or memoryview from a driver, a JSON list or
+    object) is taken as its text, so that such a column is grouped instead of failing.
+    """
+    raw = pd.Series(values, dtype=object).to_numpy(dtype=object)
+    try:
+        return pd.factorize(raw, use_na_sentinel=True)
+    except TypeError:  # unhashable values: rare, so the common path pays nothing for them
+        hashable = np.fromiter((_hashable(v) for v in raw), dtype=object, count=len(raw))
+        return pd.factorize(hashable, use_na_sentinel=True)
+
+
+def _hashable(value: object) -> object:
+    try:
+        hash(value)
+    except TypeError:
+        return as_text(value)
+    return value
 
 
 def map_unique_with_region(values: pd.Series, regions: np.ndarray, fast: bool = True) -> np.ndarray:
@@ -286,7 +342,7 @@ def map_unique_with_region(values: pd.Series, regions: np.ndarray, fast: bool = 
     out = np.full(len(raw), None, dtype=object)
     if not present.any():
         return out
-    text = raw[present].astype(str).to_numpy(dtype=object)
+    text = np.array([as_text(v) for v in raw[present]], dtype=object)
     region = pd.Series(regions[present], dtype=object).fillna("").to_numpy(dtype=object)
     codes, uniques = pd.factorize(pd.Series(text + "\x1f" + region, dtype=object))
     mapped = []

@@ -20,8 +20,11 @@ from email_validator import EmailNotValidError, validate_email
 from ftfy import fix_encoding
 
 from checks.normalise import (
+    as_text,
     country_code,
     email_key_of,
+    factorize,
+    is_null,
     is_placeholder_address,
     is_role_address,
     normalise_whitespace,
@@ -38,19 +41,26 @@ _PLAIN_EMAIL = (r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@(?:[A-Za-z0-9](?:[A-Za
                 r"[A-Za-z]{2,24}")
 _SPECIAL_TLDS = (".test", ".local", ".localhost", ".invalid", ".onion", ".arpa", ".internal", ".home", ".lan")
 PARALLEL_FROM = 40_000
+LONGEST_DATE = 100  # characters
+LONGEST_EMAIL = 2048  # characters; email-validator allows 254 after NFC, which composes, so a few more before
+LONGEST_NAME = 256  # characters, beyond any real name
 _PLAIN_EMAIL_RE = re.compile(_PLAIN_EMAIL)
 
 
 def text(series: pd.Series) -> pd.Series:
-    """Values as Python strings (None for nulls), whatever the driver returned."""
-    values = [None if v is None or v is pd.NA or v != v else (v if type(v) is str else str(v))
+    """Values as Python strings (None for nulls), whatever the driver returned.
+
+    The strings are valid Unicode (`checks.normalise.as_text`): bytes are read as UTF-8, and
+    what cannot be decoded shows as U+FFFD.
+    """
+    values = [(v if v.isascii() else as_text(v)) if type(v) is str else None if is_null(v) else as_text(v)
               for v in series.to_numpy(dtype=object)]
     return pd.Series(values, index=series.index, dtype=object)
 
 
 def missing_values(uniques: pd.Series) -> np.ndarray:
     """Per distinct non-null value: blank or a null token."""
-    return np.array([is_missing_value(v if type(v) is str else str(v)) for v in uniques], dtype=bool)
+    return np.array([is_missing_value(v if type(v) is str else as_text(v)) for v in uniques], dtype=bool)
 
 
 def is_missing(series: pd.Series) -> pd.Series:
@@ -73,7 +83,7 @@ def map_distinct(series: pd.Series, func) -> pd.Series:
 
 def distinct(series: pd.Series) -> tuple[np.ndarray, pd.Series]:
     """(code of each row, the distinct non-null values as an object Series); missing rows get code -1."""
-    codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
+    codes, uniques = factorize(series)
     return codes, pd.Series(uniques, dtype=object)
 
 
@@ -129,12 +139,14 @@ def email_syntax_valid(series: pd.Series) -> pd.Series:
                     and not v.lower().endswith(_SPECIAL_TLDS) for v in values], dtype=bool)
     rest = ~out
     if rest.any():
-        out[rest] = [email_ok(str(v)) for v in values[rest]]
+        out[rest] = [email_ok(as_text(v)) for v in values[rest]]
     return pd.Series(out, index=series.index)
 
 
 def email_ok(value: str) -> bool:
     """True when email-validator accepts the address (no network)."""
+    if len(value) > LONGEST_EMAIL:  # far too long to be an address; the full parse takes a second on a megabyte
+        return False
     try:
         validate_email(value, check_deliverability=False)
         return True
@@ -276,7 +288,7 @@ def _placeholder_digits(digits: str) -> bool:
 
 
 def _placeholder_phone(value) -> bool:
-    return _placeholder_digits(_NON_DIGIT.sub("", value if type(value) is str else str(value)))
+    return _placeholder_digits(_NON_DIGIT.sub("", value if type(value) is str else as_text(value)))
 
 
 def placeholder_phones(uniques: pd.Series) -> np.ndarray:
@@ -290,12 +302,23 @@ def is_placeholder_phone(series: pd.Series) -> pd.Series:
 
 
 # -- names and text -------------------------------------------------------------------------------
+# A spreadsheet formula in a name field (OWASP CSV injection): a leading =, + or @, or a call of a
+# function that reaches out (HYPERLINK(, WEBSERVICE(, DDE(…) or a DDE link to a program (cmd|…).
+_FORMULA_NAME = re.compile(r"^[=+@]|\b(?:hyperlink|ddeauto|dde|webservice|filterxml|import(?:xml|data|html|feed|range))\("
+                           r"|\b(?:cmd|msexcel|powershell|mshta|rundll32)\|")
+
+
+def _formula_names(low: pd.Series) -> pd.Series:
+    """Per lower-cased, whitespace-normalised name: it reads as a spreadsheet formula."""
+    return low.str.contains(_FORMULA_NAME, regex=True).fillna(False).astype(bool)
+
+
 def junk_names(uniques: pd.Series) -> np.ndarray:
-    """Per distinct name: a keyboard mash, a placeholder or no letters (asdf, ???, N/A, xxxx, Test)."""
+    """Per distinct name: a keyboard mash, a placeholder, no letters or a formula (asdf, ???, N/A, =HYPERLINK(…))."""
     low = text(uniques).map(normalise_whitespace).str.lower()
     repeated = low.str.fullmatch(r"([a-z])\1{2,}").fillna(False).astype(bool)
     no_letters = ~low.str.contains(r"[^\W\d_]", regex=True).fillna(False).astype(bool)
-    return (low.isin(JUNK_NAMES) | repeated | no_letters).to_numpy(dtype=bool)
+    return (low.isin(JUNK_NAMES) | repeated | no_letters | _formula_names(low)).to_numpy(dtype=bool)
 
 
 def is_junk_name(series: pd.Series) -> pd.Series:
@@ -304,17 +327,27 @@ def is_junk_name(series: pd.Series) -> pd.Series:
 
 
 _MOJIBAKE_HINT = re.compile("[ÃÂÅâÄÐÑ€™Ã]")
+REPLACEMENT = "\ufffd"  # the character decoders put in place of bytes they cannot read
 
 
 def garbled(uniques: pd.Series) -> np.ndarray:
     """Per distinct text: decoded with the wrong encoding (GonÃ§alves), per ftfy."""
     return np.array([_MOJIBAKE_HINT.search(v) is not None and fix_encoding(v) != v
-                     for v in (str(u) for u in uniques)], dtype=bool)
+                     for v in (as_text(u) for u in uniques)], dtype=bool)
 
 
 def has_mojibake(series: pd.Series) -> pd.Series:
     """Text decoded with the wrong encoding (GonÃ§alves), per ftfy."""
     return on_distinct(series, garbled, fill=False)
+
+
+def undecodable(uniques: pd.Series) -> np.ndarray:
+    """Per distinct text: it holds U+FFFD, what is left of bytes that were not valid UTF-8.
+
+    The SQLite source decodes with replacement, `text` does the same for bytes and for the lone
+    surrogates other drivers pass on, so every undecodable value is recognised by this one mark.
+    """
+    return np.array([REPLACEMENT in as_text(u) for u in uniques], dtype=bool)
 
 
 def fixed_encoding(value: str) -> str:
@@ -327,6 +360,8 @@ def proper_case(value: str) -> str:
     """`SMITH` → `Smith`, `mcdonald` → `McDonald` (nameparser's capitalisation rules)."""
     from nameparser import HumanName
 
+    if len(value) > LONGEST_NAME:  # no name is this long; nameparser takes seconds on a megabyte of text
+        return value.capitalize()
     name = HumanName(value)
     name.capitalize(force=True)
     out = str(name).strip()
@@ -337,8 +372,29 @@ def proper_case(value: str) -> str:
 # -- dates ----------------------------------------------------------------------------------------
 def to_datetime(series: pd.Series) -> pd.Series:
     """Naive-UTC timestamps; unparseable values become NaT."""
-    out = pd.to_datetime(series, errors="coerce", utc=True, format="mixed")
-    return out.dt.tz_localize(None)
+    if holds_text(series):
+        # No date is written in more than a hundred characters, and the mixed-format parser takes
+        # minutes on a megabyte of text: such a value cannot be read, like any other non-date.
+        long = np.fromiter((type(v) is str and len(v) > LONGEST_DATE for v in series.to_numpy(dtype=object)),
+                           dtype=bool, count=len(series))
+        if long.any():
+            series = series.astype(object).where(~long, None)
+    out = pd.to_datetime(series, errors="coerce", utc=True, format="mixed").dt.tz_localize(None)
+    return _widened(out)
+
+
+# Nanosecond timestamps span 1677–2262 and their differences 292 years: a column reaching beyond
+# this window (a year-1 sentinel, pandas' own bounds) is kept in microseconds, so that ages and
+# comparisons with now cannot overflow. Dates inside it, the CRM's own, keep their nanoseconds.
+_NANOSECOND_SAFE = (pd.Timestamp("1900-01-01"), pd.Timestamp("2100-01-01"))
+
+
+def _widened(dates: pd.Series) -> pd.Series:
+    if dates.dt.unit != "ns" or not dates.notna().any():
+        return dates
+    if dates.min() < _NANOSECOND_SAFE[0] or dates.max() > _NANOSECOND_SAFE[1]:
+        return dates.dt.as_unit("us")
+    return dates
 
 
 def as_keys(series: pd.Series) -> pd.Series:
@@ -348,7 +404,9 @@ def as_keys(series: pd.Series) -> pd.Series:
         return pd.Series(values.astype(str).astype(object), index=series.index, dtype=object)
     if values.dtype.kind == "f":
         present = ~np.isnan(values)
-        if (values[present] == np.floor(values[present])).all():  # integer ids with NULLs read as floats
+        whole = values[present]
+        # Integer ids with NULLs read as floats; anything else (1.5, inf, 1e300) is written as text.
+        if (whole == np.floor(whole)).all() and (np.abs(whole) < 2**63).all():
             out = np.full(len(values), None, dtype=object)
             out[present] = values[present].astype(np.int64).astype(str).astype(object)
             return pd.Series(out, index=series.index, dtype=object)

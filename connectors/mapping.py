@@ -4,15 +4,22 @@ A canonical field maps to a column, a list of columns (several phones), an SQL e
 column reached through LEFT JOINs. `EntityQuery` turns an entity's mapping into one SELECT that
 reads only the fields asked for; `validate_mapping` checks a config against the live schema and
 returns every problem at once.
+
+The config's SQL fragments (`soft_delete`, `filter`, a field's `sql`, a join's `on`) are pasted into
+those SELECTs, so each must be one harmless SQL expression for the source's dialect
+(`connectors.source.fragments`): `validate_mapping` refuses any other before sending anything to
+the database, and `EntityQuery` never builds a SELECT around one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from connectors.errors import ConfigError
 from connectors.models import EntityConfig, FieldSpec, MappedConfig
 from connectors.source import Source, suggest
+from connectors.source.fragments import fragment_problem
 
 KEY = "__key"
 
@@ -48,10 +55,44 @@ class JoinClause:
     alias: str
 
 
+@dataclass(frozen=True)
+class Fragment:
+    """One SQL fragment of an entity's mapping: where it is in the config, its text, a sound example."""
+
+    key: str
+    sql: str
+    example: str
+
+
+def entity_fragments(name: str, ent: EntityConfig) -> Iterator[Fragment]:
+    """The SQL fragments of an entity's mapping, each with its config key."""
+    where = f"entities.{name}"
+    if ent.soft_delete:
+        yield Fragment(f"{where}.soft_delete", ent.soft_delete, "deleted = 1")
+    if ent.filter:
+        yield Fragment(f"{where}.filter", ent.filter, "status = 'active'")
+    for field, mapping in ent.fields.items():
+        if not isinstance(mapping, FieldSpec):
+            continue
+        if mapping.sql:
+            yield Fragment(f"{where}.fields.{field}.sql", mapping.sql, "LOWER(email)")
+        for i, step in enumerate(mapping.join or []):
+            yield Fragment(f"{where}.fields.{field}.join[{i}].on", step.on, f"{step.table}.id = {ent.table}.{ent.key}")
+
+
+def fragment_errors(name: str, ent: EntityConfig, dialect: str) -> list[str]:
+    """One line for each SQL fragment of the entity that is not one harmless SQL expression for `dialect`."""
+    return [f"{fragment.key}: {problem}; write one SQL expression, e.g. {fragment.example}"
+            for fragment in entity_fragments(name, ent) if (problem := fragment_problem(fragment.sql, dialect))]
+
+
 class EntityQuery:
     """Builds the SELECT that reads an entity's mapped fields from the source."""
 
     def __init__(self, source: Source, name: str, cfg: EntityConfig):
+        # Every path that reads the source builds its SELECTs here: refuse a hostile fragment first.
+        if errors := fragment_errors(name, cfg, source.dialect):
+            raise ConfigError("\n".join(errors))
         self.source, self.name, self.cfg = source, name, cfg
         self.alias = source.quote(cfg.table)
 
@@ -143,11 +184,33 @@ class EntityQuery:
 
 
 def validate_mapping(cfg: MappedConfig, source: Source) -> list[str]:
-    """Every problem between the config and the live schema, each `location: problem; hint`."""
+    """Every problem between the config and the live schema, each `location: problem; hint`.
+
+    SQL fragments that are not one harmless expression are refused first: then nothing of the
+    config is sent to the database, not even to probe it.
+    """
+    refused = [error for name, ent in cfg.entities.items() for error in fragment_errors(name, ent, source.dialect)]
+    if refused:
+        return refused + _reference_errors(cfg)
     errors: list[str] = []
     tables = source.tables()
     for name, ent in cfg.entities.items():
         errors += _validate_entity(source, tables, name, ent)
+    return errors + _reference_errors(cfg)
+
+
+def mapped_tables(cfg: MappedConfig) -> list[str]:
+    """The source tables a config reads: each entity's table and the tables its fields join."""
+    tables = {ent.table for ent in cfg.entities.values()}
+    for ent in cfg.entities.values():
+        for mapping in ent.fields.values():
+            if isinstance(mapping, FieldSpec):
+                tables |= {step.table for step in mapping.join or []}
+    return sorted(tables)
+
+
+def _reference_errors(cfg: MappedConfig) -> list[str]:
+    errors = []
     for i, ref in enumerate(cfg.references):
         ent_name, _, field = ref.from_.partition(".")
         where = f"references[{i}]"

@@ -12,6 +12,7 @@ import streamlit as st
 
 from checks.config import Config, load_config
 from dashboard import queries
+from dashboard.access import Person
 from dashboard.logic import run_label
 
 ENV_VAR = "CLEANCRM_CONFIG"
@@ -40,12 +41,13 @@ def load(path: str) -> Config:
 
 @dataclass
 class Ctx:
-    """What every page needs."""
+    """What every page needs: the config, the history, and who is using the dashboard."""
 
     cfg: Config
     config_path: str
     url: str
     completed: pd.DataFrame
+    person: Person | None = None
 
     @property
     def source(self) -> str:

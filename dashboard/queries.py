@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from checks.values import as_keys
 from connectors.history import FindingFilter, HistoryStore
 
 TTL = 60  # seconds a history read is reused; "Run now" and steward decisions clear the caches.
@@ -188,6 +189,28 @@ def decide(url: str, source: str, cluster_id: str, entity: str, decision: str, w
     clear()
 
 
+# -- interventions and the audit log --------------------------------------------------------------
+def annotate(url: str, source: str, name: str, date, scope: str | None = None, note: str | None = None) -> int:
+    """Record an intervention to mark on trend charts, then forget cached reads; its id."""
+    ann_id = store(url).annotations.add(source, name, date, scope or None, note or None)
+    clear()
+    return ann_id
+
+
+def audit(url: str, source: str, actor: str, action: str, detail: dict | None = None,
+          records: int | None = None) -> int:
+    """Append an entry to the audit log: who did what (export, decision, run, sign-in …) on how many records."""
+    return store(url).audit.record(source, actor, action, detail, records)
+
+
+def audit_log(url: str, source: str, action: str | None = None, limit: int | None = None) -> pd.DataFrame:
+    """Audit log entries of the source, newest first (read fresh: it is what admins check)."""
+    frame = store(url).audit.list(source, action, limit)
+    if not frame.empty:
+        frame["at"] = pd.to_datetime(frame["at"])
+    return frame
+
+
 # -- the CRM source (read-only) -----------------------------------------------------------------
 @st.cache_resource(show_spinner=False)
 def _source(url: str, schema: str | None, timeout_s: int):
@@ -221,15 +244,9 @@ def source_records(cfg, entity: str, keys: tuple[str, ...]) -> pd.DataFrame:
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[KEY])
     if frame.empty:
         return pd.DataFrame(columns=[c.label for c in cols])
-    frame[KEY] = frame[KEY].map(_key_text)
+    frame[KEY] = as_keys(frame[KEY])  # as the history stores keys: `12`, not `12.0`
     return frame.drop_duplicates(KEY).set_index(KEY)
 
 
 def _text_type(source) -> str:
     return {"mysql": "CHAR", "mariadb": "CHAR"}.get(source.dialect, "VARCHAR(200)" if source.dialect != "sqlite" else "TEXT")
-
-
-def _key_text(value) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)

@@ -1,7 +1,8 @@
 """The cleancrm dashboard: `cleancrm dashboard --config cleancrm.yml`.
 
 It runs as `streamlit run dashboard/streamlit_app.py -- --config FILE` (or with $CLEANCRM_CONFIG).
-This entry only loads the config and the run list, draws the sidebar and routes to a page.
+This entry only loads the config and the run list, asks who is signed in, draws the sidebar and
+routes to the pages that person's role may see (the sign-in page until someone signs in).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import os
 
 import streamlit as st
 
-from dashboard import context
+from dashboard import access, context, gate
 from dashboard.logic import run_label
 
 st.set_page_config(page_title="cleancrm", page_icon="🧹", layout="wide")
@@ -26,8 +27,19 @@ st.set_page_config(page_title="cleancrm", page_icon="🧹", layout="wide")
 path = st.session_state.get(context.STATE_KEY) or context.config_path_from(sys.argv[1:], os.environ)
 ctx = context.build(path)
 st.session_state["_cleancrm_ctx"] = ctx
+ctx.person = person = gate.current(ctx)
 
 PAGES = Path(__file__).with_name("app_pages")
+if person is None:
+    st.navigation([st.Page(PAGES / "sign_in.py", title="Sign in", icon=":material/login:", default=True)],
+                  position="hidden").run()
+    st.stop()
+
+operate = [st.Page(PAGES / "runs.py", title="Runs", icon=":material/history:")]
+if access.may(person, "configuration"):
+    operate.append(st.Page(PAGES / "configuration.py", title="Configuration", icon=":material/settings:"))
+if access.may(person, "audit"):
+    operate.append(st.Page(PAGES / "audit.py", title="Audit log", icon=":material/policy:"))
 pages = {
     "Monitor": [
         st.Page(PAGES / "overview.py", title="Overview", icon=":material/monitoring:", default=True),
@@ -39,11 +51,13 @@ pages = {
         st.Page(PAGES / "duplicates.py", title="Duplicates", icon=":material/join:"),
         st.Page(PAGES / "worklists.py", title="Worklists", icon=":material/checklist:"),
     ],
-    "Operate": [
-        st.Page(PAGES / "runs.py", title="Runs", icon=":material/history:"),
-    ],
+    "Operate": operate,
 }
 nav = st.navigation(pages)
+# A table's own "Download as CSV" happens in the browser, where the audit log cannot see it: exports
+# go through the pages' download buttons, which record them (and are offered only to those who may export).
+st.html('<style>[data-testid="stElementToolbarButton"]:has(button[aria-label="Download as CSV"])'
+        "{display: none;}</style>")
 
 with st.sidebar:
     st.markdown(f"### cleancrm\nSource **{ctx.source}**")
@@ -59,5 +73,8 @@ with st.sidebar:
         if current != latest:
             st.caption(f"Not the newest run: the newest is #{latest}.")
     st.caption(f"Config: `{ctx.config_path}`")
+    st.divider()
+    st.caption(gate.session_caption(ctx, person))
+    gate.sign_out_button(ctx, person)
 
 nav.run()

@@ -1,4 +1,4 @@
-"""The `cleancrm` command: demo, init, run, findings, compare, annotate, runs, checks, dashboard, schedule.
+"""The `cleancrm` command: demo, init, run, findings, duplicates, dashboard, schedule and the rest.
 
 Exit codes: 0 the command did its job; 1 a quality gate (`--fail-under`) was not met; 2 an error,
 reported on one line per problem, naming the place and the fix.
@@ -28,8 +28,10 @@ def _fail(exc: CleanCRMError) -> None:
 
 
 def _guard(fn):
-    """Turn our errors into one-line messages and exit code 2."""
+    """Turn our errors, and stores or files failing underneath, into one-line messages and exit code 2."""
     import functools
+
+    from sqlalchemy.exc import SQLAlchemyError
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -37,6 +39,15 @@ def _guard(fn):
             return fn(*args, **kwargs)
         except CleanCRMError as exc:
             _fail(exc)
+        except SQLAlchemyError as exc:  # a store failing where no part of ours could say more
+            cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+            _fail(CleanCRMError(f"history: {cause[0] if cause else type(exc).__name__}; check that the history "
+                                "store is reachable and writable"))
+        except BrokenPipeError:
+            raise  # the reader of our output went away (`| head`): not a file problem
+        except OSError as exc:  # a file that cannot be read or written (permissions, disk full)
+            _fail(CleanCRMError(f"{exc.filename or 'file'}: {exc.strerror or exc}; check the path, its "
+                                "permissions and the free space"))
 
     return wrapper
 
@@ -84,21 +95,39 @@ def init(url: Annotated[str, typer.Option(help="Database URL of the CRM (read-on
          out: Annotated[Path, typer.Option(help="Where to write the starter config.")] = Path("cleancrm.yml"),
          schema: Annotated[str | None, typer.Option(help="Database schema holding the CRM tables.")] = None,
          preset: Annotated[str | None, typer.Option(help="salesforce, suitecrm, hubspot or demo; default: detect.")] = None) -> None:
-    """Reflect a CRM database, detect its preset and write a starter config that runs as is."""
-    from checks.config import interpolate_env
+    """Reflect a CRM database, detect its preset and write a starter config that runs as is.
+
+    A password in `--url` is not written: the config reads it from $CLEANCRM_SOURCE_PASSWORD.
+    """
+    from checks.config import SECRET_VARIABLES, interpolate_env, without_password
     from connectors.presets import build_config, detect_preset, to_yaml
     from connectors.source import open_source
 
     source = open_source(interpolate_env(url, "--url"), schema=schema)
     detected, spelling = detect_preset(source) if preset is None else (preset, "")
-    config = build_config(source, url, detected, spelling)
+    variable = SECRET_VARIABLES["source.url"]
+    stored_url = without_password(url, f"${{{variable}}}")
+    config = build_config(source, stored_url, detected, spelling)
     if schema:
         config["source"]["schema"] = schema
     if not config["entities"]:
         raise CleanCRMError(f"--url: no CRM tables recognised in {source.url_for_display}; write the mapping by hand from cleancrm.example.yml")
-    out.write_text(to_yaml(config, "init"))
+    _write_private(out, to_yaml(config, "init"))
     typer.echo(f"Detected {detected}{f' ({spelling} names)' if spelling else ''}: {', '.join(config['entities'])}")
     typer.echo(f"Wrote {out}; check it with: cleancrm run --config {out}")
+    if stored_url != url:
+        typer.echo(f"The password is not in {out}: it reads ${{{variable}}}; export {variable} with the password "
+                   "before running cleancrm", err=True)
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a file only its owner may read and write (0600): a config names hosts, users and variables."""
+    import os
+
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        os.fchmod(handle.fileno(), 0o600)  # a file that existed keeps its mode otherwise
+        handle.write(text)
 
 
 @app.command()
@@ -107,21 +136,32 @@ def run(config: ConfigOpt,
         json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
         now: Annotated[str | None, typer.Option(help="Measure as of this time (ISO); default: now.")] = None,
         only: Annotated[str | None, typer.Option(help="A dimension, entity or check id (comma-separated).")] = None,
-        fail_under: Annotated[float | None, typer.Option(help="Exit 1 when the overall score is below this.")] = None) -> None:
-    """Run the checks once and store the results in the history."""
+        fail_under: Annotated[float | None, typer.Option(help="Exit 1 when the overall score is below this.")] = None,
+        require_read_only_role: Annotated[bool, typer.Option(
+            "--require-read-only-role", help="Refuse to run (exit 2) when the source's login could write to the CRM.")] = False,
+        ) -> None:
+    """Run the checks once and store the results in the history.
+
+    A source login that could write to the CRM gets a warning (stderr, and `warnings` in the JSON);
+    with --require-read-only-role, the run is refused before anything is stored.
+    """
     from checks.app.progress import terminal_progress
     from checks.app.report import result_json, summary_table
     from checks.config import load_config
     from checks.engine import run_checks
 
     cfg = load_config(config)
+    _check_alert_rules(cfg)  # the run ends by evaluating them: a broken rule is refused before it starts
     progress = None if json_out else terminal_progress()
     try:
-        outcome = run_checks(cfg, now=_parse_when(now, "--now"), only=only, progress=progress)
+        outcome = run_checks(cfg, now=_parse_when(now, "--now"), only=only, progress=progress,
+                             require_read_only_role=require_read_only_role)
     finally:
         _evaluate_alerts(cfg)  # cron and Airflow users get alerts too, for failed runs as well
     if progress:
         progress.close()
+    for warning in outcome.warnings:
+        typer.echo(f"warning: {warning}", err=True)
     if json_out:
         typer.echo(json.dumps(result_json(outcome), indent=2, default=str))
     else:
@@ -133,17 +173,26 @@ def run(config: ConfigOpt,
         raise typer.Exit(1)
 
 
+def _check_alert_rules(cfg) -> None:
+    if cfg.alerts.rules:
+        from checks.app.alerts import validate_rules
+
+        validate_rules(cfg)
+
+
 def _evaluate_alerts(cfg) -> None:
     url = cfg.history_url()
     if not cfg.alerts.rules or (url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists()):
         return  # no rules, or no history yet: a run refused before it started writes nothing
+    from sqlalchemy.exc import SQLAlchemyError
+
     from checks.app.alerts import evaluate
     from connectors.history import HistoryStore
 
     try:
         evaluate(cfg, HistoryStore(cfg.history_url()))
-    except CleanCRMError as exc:
-        typer.echo(f"warning: alerts not evaluated: {exc}", err=True)
+    except (CleanCRMError, SQLAlchemyError) as exc:  # (inside the run's `finally`: never hide its error)
+        typer.echo(f"warning: alerts not evaluated: {str(exc).splitlines()[0]}", err=True)
 
 
 @app.command()
@@ -156,19 +205,34 @@ def findings(config: ConfigOpt,
              owner: Annotated[str | None, typer.Option(help="Only this owner; '(no owner)' for none.")] = None,
              severity: Annotated[str | None, typer.Option(help="Only this severity.")] = None,
              fmt: Annotated[str, typer.Option("--format", help="csv, json or xlsx.")] = "csv",
-             out: Annotated[Path | None, typer.Option(help="File to write (xlsx needs one); default stdout.")] = None) -> None:
+             out: Annotated[Path | None, typer.Option(help="File to write (xlsx needs one); default stdout.")] = None,
+             mask: Annotated[bool, typer.Option("--mask", help="Mask personal data (emails, phones, names …).")] = False,
+             ) -> None:
     """The offending records of a run as a worklist: record id, reason, value and suggested fix."""
-    from checks.app.export import build_worklist
+    from checks.app.export import build_worklist, mask_worklist
 
     cfg, store = _history(config)
     run_id = store.runs.resolve(run_ref, cfg.name)
     work = build_worklist(store, run_id, check=check, dimension=dimension, entity=entity, owner=owner,
                           severity=severity)
+    if mask:
+        work = mask_worklist(work)
     _emit(work, fmt, out)
+    _audit_export(cfg, store, work, {"command": "findings", "format": fmt.lower(), "run": run_id, "check": check,
+                                     "dimension": dimension, "entity": entity, "owner": owner,
+                                     "severity": severity, "out": str(out) if out else "stdout", "masked": mask})
+
+
+def _audit_export(cfg, store, frame, detail: dict) -> None:
+    """Record an export in the audit log: who, which command and format, its filters, masked or not."""
+    from connectors.history.audit import cli_actor
+
+    store.audit.record(cfg.name, cli_actor(), "export", {k: v for k, v in detail.items() if v is not None},
+                       records=len(frame))
 
 
 def _emit(frame, fmt: str, out: Path | None) -> None:
-    from checks.app.export import write_export
+    from checks.app.export import csv_text, write_export
 
     fmt = fmt.lower()
     if fmt not in ("csv", "json", "xlsx"):
@@ -181,7 +245,7 @@ def _emit(frame, fmt: str, out: Path | None) -> None:
     elif out is not None:
         write_export(frame, out, fmt)
     else:
-        typer.echo(frame.to_csv(index=False), nl=False)
+        typer.echo(csv_text(frame), nl=False)
     if out is not None:
         typer.echo(f"{len(frame)} rows written to {out}", err=True)
 
@@ -245,30 +309,73 @@ def list_checks() -> None:
 @_guard
 def duplicates(config: ConfigOpt, run_ref: Annotated[str, typer.Option("--run", help="Run id or 'latest'.")] = "latest",
                fmt: Annotated[str, typer.Option("--format", help="csv, json or xlsx.")] = "csv",
-               out: Annotated[Path | None, typer.Option(help="File to write.")] = None) -> None:
+               out: Annotated[Path | None, typer.Option(help="File to write.")] = None,
+               mask: Annotated[bool, typer.Option("--mask", help="Mask personal data in the merge plans.")] = False,
+               ) -> None:
     """The merge worklist: duplicate clusters with tier, score, members, survivor and merge plan."""
-    from checks.app.export import duplicate_worklist
+    from checks.app.export import duplicate_worklist, mask_duplicate_worklist
 
     cfg, store = _history(config)
     run_id = store.runs.resolve(run_ref, cfg.name)
-    _emit(duplicate_worklist(store, run_id), fmt, out)
+    work = duplicate_worklist(store, run_id)
+    if mask:
+        work = mask_duplicate_worklist(work)
+    _emit(work, fmt, out)
+    _audit_export(cfg, store, work, {"command": "duplicates", "format": fmt.lower(), "run": run_id,
+                                     "out": str(out) if out else "stdout", "masked": mask})
 
 
 @app.command()
 @_guard
 def dashboard(config: ConfigOpt = Path("cleancrm.yml"),
-              port: Annotated[int | None, typer.Option(help="Port to serve on.")] = None) -> None:
-    """Open the Streamlit dashboard on the history of this config."""
+              port: Annotated[int | None, typer.Option(help="Port to serve on.")] = None,
+              address: Annotated[str | None, typer.Option(
+                  help="Address to bind to; default dashboard.address (127.0.0.1). Another one needs "
+                       "dashboard.users.")] = None) -> None:
+    """Open the Streamlit dashboard on the history of this config.
+
+    Without users in the config it serves this computer only: another address is refused (exit 2).
+    """
     import subprocess
 
     from checks.config import load_config
 
     load_config(config)  # report config errors here, not in the browser
-    # The dashboard is the layer above: started as a module, never imported from here.
+    # The dashboard is the layer above: started as a module, never imported from here. The module
+    # checks the address (and refuses with exit 2), so both ways of starting it apply one rule.
     command = [sys.executable, "-m", "dashboard", "--config", str(config.resolve())]
     if port:
         command += ["--port", str(port)]
+    if address:
+        command += ["--address", address]
     raise typer.Exit(subprocess.run(command).returncode)
+
+
+@app.command("hash-password")
+@_guard
+def hash_password(rounds: Annotated[int, typer.Option(min=4, max=16, help="bcrypt cost; each step doubles the time.")] = 12,
+                  ) -> None:
+    """Print a bcrypt hash of a password for dashboard.users[].password_hash.
+
+    The password is asked for twice on a terminal, or read from the first line of standard input
+    (`printf '%s' "$PW" | cleancrm hash-password`); only the hash is printed.
+    """
+    import getpass
+
+    import bcrypt
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Password again: ") != password:
+            raise CleanCRMError("password: the two entries differ; run the command again")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise CleanCRMError("password: none given; type one, or pipe it on standard input")
+    secret = password.encode("utf-8")
+    if len(secret) > 72:  # bcrypt reads 72 bytes at most: refuse rather than cut silently
+        raise CleanCRMError("password: longer than 72 bytes, which bcrypt cannot hash; choose a shorter one")
+    typer.echo(bcrypt.hashpw(secret, bcrypt.gensalt(rounds)).decode("ascii"))
 
 
 @app.command()
@@ -303,7 +410,9 @@ def alerts_check(config: ConfigOpt) -> None:
     """Evaluate the alert rules now (a cron watchdog for a scheduler that stopped beating)."""
     from checks.config import load_config
 
-    _evaluate_alerts(load_config(config))
+    cfg = load_config(config)
+    _check_alert_rules(cfg)
+    _evaluate_alerts(cfg)
 
 
 def main() -> None:

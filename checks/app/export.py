@@ -1,6 +1,12 @@
 """Steward worklists and exports: one code path for the CLI (`cleancrm findings`) and the dashboard.
 
-Every export goes through `write_export`, so masking or auditing exports later lands in one place.
+Every export goes through `write_export` (or `csv_text` for the CLI's standard output), so what
+makes a file safe to open lands in one place: a value that a spreadsheet would run as a formula
+(`=HYPERLINK(…)`, `+1+1`, `@SUM(…)`, OWASP's CSV injection) stays text. In CSV such a cell gets a
+leading `'` (and CSV lines end with CRLF, so a carriage return inside a value is quoted and cannot
+start a row of its own); in XLSX every text cell is written as text, never as a formula. Numbers
+stay numbers.
+`mask_worklist` and `mask_duplicate_worklist` hide personal data for `--mask`.
 """
 
 from __future__ import annotations
@@ -11,8 +17,14 @@ from typing import BinaryIO
 
 import pandas as pd
 
+from checks.engine.run import mask_merge_plan
+from checks.masking import mask_findings
+
 WORKLIST_COLUMNS = ["record_id", "entity", "owner", "record_score", "check_id", "dimension", "severity", "field",
                     "column", "current_value", "reason", "suggested_fix"]
+# What a spreadsheet reads as the start of a formula (OWASP: CSV injection); tab and carriage
+# return because some apps strip them and read what follows.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def build_worklist(history, run_id: int, *, dimension: str | list[str] | None = None,
@@ -42,11 +54,49 @@ def owner_summary(worklist: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index().sort_values(["findings", "owner"], ascending=[False, True]).reset_index(drop=True)
 
 
+def starts_formula(value) -> bool:
+    """True for text a spreadsheet would read as a formula: it starts with `=`, `+`, `-`, `@`, tab or CR."""
+    return isinstance(value, str) and value.startswith(FORMULA_START)
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of `frame` whose text cells that start a formula begin with `'` (OWASP); numbers untouched."""
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column].to_numpy(dtype=object)
+        if any(starts_formula(v) for v in values):
+            out[column] = pd.Series([f"'{v}" if starts_formula(v) else v for v in values], index=out.index,
+                                    dtype=object)
+    return out
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """A frame as CSV text that opens safely in a spreadsheet (see `neutralise_formulas`).
+
+    Lines end with CRLF (RFC 4180), so that a field holding a carriage return is quoted: unquoted,
+    a spreadsheet starts a new row there, and what follows (`=…`) would be a cell of its own.
+    """
+    return neutralise_formulas(frame).to_csv(index=False, lineterminator="\r\n")
+
+
+def _text_cells(sheet) -> None:
+    """Make every text cell of an openpyxl sheet a text cell: openpyxl writes `=…` as a formula."""
+    for row in sheet.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str) and cell.value:
+                cell.data_type = "s"
+                if starts_formula(cell.value):
+                    cell.quotePrefix = True  # stays text when a user edits the cell, too
+
+
 def write_export(frame: pd.DataFrame, target: str | Path | BinaryIO, fmt: str) -> None:
-    """Write a worklist (or comparison) as CSV (UTF-8 with BOM, for spreadsheet apps) or XLSX."""
+    """Write a worklist (or comparison) as CSV (UTF-8 with BOM, for spreadsheet apps) or XLSX.
+
+    Either way no cell is a live formula: see the module's docstring.
+    """
     fmt = fmt.lower()
     if fmt == "csv":
-        data = frame.to_csv(index=False).encode("utf-8-sig")
+        data = csv_text(frame).encode("utf-8-sig")
         if isinstance(target, str | Path):
             Path(target).write_bytes(data)
         else:
@@ -56,6 +106,8 @@ def write_export(frame: pd.DataFrame, target: str | Path | BinaryIO, fmt: str) -
             frame.to_excel(writer, sheet_name="worklist", index=False)
             if {"owner", "record_id", "entity"} <= set(frame.columns):
                 owner_summary(frame).to_excel(writer, sheet_name="by owner", index=False)
+            for sheet in writer.sheets.values():
+                _text_cells(sheet)
     else:
         raise ValueError(f"export format must be csv or xlsx, not {fmt!r}")
 
@@ -65,6 +117,16 @@ def export_bytes(frame: pd.DataFrame, fmt: str) -> bytes:
     buf = io.BytesIO()
     write_export(frame, buf, fmt)
     return buf.getvalue()
+
+
+def mask_worklist(worklist: pd.DataFrame) -> pd.DataFrame:
+    """A worklist with the current values and suggested fixes of personal fields masked (`mask_findings`)."""
+    names = {"current_value": "value", "suggested_fix": "suggestion"}
+    # A finding on several fields has none; read back from the history that is NaN, which
+    # `mask_findings` cannot read as a field name: None it is, for masking only.
+    fields = worklist["field"].astype(object)
+    masked = mask_findings(worklist.rename(columns=names).assign(field=fields.where(fields.notna(), None)))
+    return masked.assign(field=worklist["field"]).rename(columns={v: k for k, v in names.items()})
 
 
 DUPLICATE_COLUMNS = ["cluster_id", "entity", "tier", "score", "size", "record_id", "is_survivor", "match_score",
@@ -78,3 +140,10 @@ def duplicate_worklist(history, run_id: int) -> pd.DataFrame:
     `history` is a HistoryStore.
     """
     return history.clusters.worklist(run_id).reindex(columns=DUPLICATE_COLUMNS)
+
+
+def mask_duplicate_worklist(worklist: pd.DataFrame) -> pd.DataFrame:
+    """A merge worklist whose merge plans keep masked values of personal fields (`mask_merge_plan`)."""
+    if not len(worklist) or "merge_plan" not in worklist:
+        return worklist
+    return worklist.assign(merge_plan=[mask_merge_plan(p) for p in worklist.merge_plan.to_numpy(dtype=object)])

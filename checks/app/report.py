@@ -6,8 +6,10 @@ JSON result (`cleancrm run --json`):
      "rows_read": {"contact": 5201, ...},
      "checks": [{"id": "accuracy.email_syntax", "entity": "contact", "dimension": "accuracy",
                  "fields": ["email"], "severity": "high", "applicable": 5100, "failed": 50,
-                 "score": 99.02}, ...]}
-Scores are percentages (0-100); a check with nothing applicable has score null.
+                 "score": 99.02}, ...],
+     "warnings": ["source: the role crm is a superuser; ..."]}
+Scores are percentages (0-100); a check with nothing applicable has score null. `warnings` is
+empty unless the source's login could write to the CRM.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ def result_json(outcome) -> dict:
     return {"run_id": outcome.run_id, "as_of": outcome.as_of, "seconds": round(outcome.seconds, 2), "overall": _num(r.overall),
             "dimensions": {d.dimension: _num(d.score) for d in dims.itertuples()},
             "entities": {e.entity: _num(e.score) for e in ents.itertuples()},
-            "rows_read": r.rows_read, "checks": checks}
+            "rows_read": r.rows_read, "checks": checks, "warnings": list(outcome.warnings)}
 
 
 def summary_table(outcome) -> str:

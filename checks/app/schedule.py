@@ -35,14 +35,12 @@ from __future__ import annotations
 
 import collections
 import logging
-import re
 import signal
 import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
@@ -50,13 +48,21 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from checks import __version__
 from checks.app.alerts import evaluate, validate_rules
-from checks.config import Config, RetryConfig, ScheduleEntry
+from checks.config import (
+    Config,
+    RetryConfig,
+    ScheduleEntry,
+    cron_calendar,
+    cron_fields,
+    read_timezone,
+    schedule_entry_problems,
+    schedule_problems,
+)
 from connectors.errors import CleanCRMError, ConfigError, RunLockedError
 from connectors.history import HistoryStore, utcnow
 from connectors.notify import send as notify_send
@@ -64,34 +70,11 @@ from connectors.notify import send as notify_send
 log = logging.getLogger("cleancrm.schedule")
 RunFn = Callable[..., object]
 _US = timedelta(microseconds=1)
-_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _LOOKBACKS = (timedelta(seconds=2), timedelta(minutes=2), timedelta(hours=2), timedelta(days=2),
               timedelta(days=40), timedelta(days=400), timedelta(days=3000))
 
 
-# -- cron maths -----------------------------------------------------------------------------------
-def _weekday_field(text: str) -> str:
-    """Crontab weekday numbers (0/7 = Sunday) as APScheduler names; names and `*` pass through."""
-
-    def one(part: str) -> list[str]:
-        body, _, step = part.partition("/")
-        if not re.fullmatch(r"\d+(-\d+)?", body):
-            return [part]
-        lo, _, hi = body.partition("-")
-        start, end = int(lo), int(hi) if hi else (int(lo) if not step else 7)
-        if not (0 <= start <= 7 and 0 <= end <= 7) or end < start:
-            raise ValueError(f"weekday {part!r} is out of range (0-7, 0 and 7 = Sunday)")
-        days = list(range(start, end + 1, int(step) if step else 1))
-        return [_WEEKDAYS[d] for d in days]
-
-    names: list[str] = []
-    for part in text.split(","):
-        for name in one(part):
-            if name not in names:
-                names.append(name)
-    return ",".join(names)
-
-
+# -- cron maths (the expression itself is read by checks.config, so a config is checked as it loads) --
 class WallClockCronTrigger(BaseTrigger):
     """A cron trigger read in wall-clock time of a timezone, with cron's DST rules.
 
@@ -101,18 +84,10 @@ class WallClockCronTrigger(BaseTrigger):
     """
 
     def __init__(self, expr: str, timezone: str | tzinfo = "UTC"):
-        fields = expr.split()
-        if len(fields) == 5:
-            fields = ["0", *fields]
-        if len(fields) != 6:
-            raise ValueError(f"{expr!r} has {len(fields)} fields; give five (minute hour day month weekday), "
-                             "or six with seconds first")
-        second, minute, hour, day, month, weekday = fields
         self.expr = expr
-        self.timezone = ZoneInfo(timezone) if isinstance(timezone, str) else timezone
-        self._calendar = CronTrigger(second=second, minute=minute, hour=hour, day=day, month=month,
-                                     day_of_week=_weekday_field(weekday), timezone=UTC)
-        self.elapsed_time = hour in ("*", "*/1")
+        self.timezone = read_timezone(timezone) if isinstance(timezone, str) else timezone
+        self._calendar = cron_calendar(expr)
+        self.elapsed_time = cron_fields(expr)[2] in ("*", "*/1")  # the hour field
 
     def __str__(self) -> str:
         return f"cron[{self.expr}] {self.timezone}"
@@ -194,33 +169,18 @@ class WallClockCronTrigger(BaseTrigger):
 
 def cron_trigger(entry: ScheduleEntry, where: str = "schedule") -> WallClockCronTrigger:
     """The trigger of one schedule entry; a bad expression or timezone is a ConfigError."""
-    try:
-        tz = ZoneInfo(entry.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"{where}.timezone: unknown timezone {entry.timezone!r}; use an IANA name such as "
-                          "Europe/Berlin or UTC") from None
-    try:
-        return WallClockCronTrigger(entry.cron, tz)
-    except ValueError as exc:
-        raise ConfigError(f"{where}.cron: {entry.cron!r} is not a valid cron expression ({exc})") from None
+    problems = schedule_entry_problems(entry, where)
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return WallClockCronTrigger(entry.cron, entry.timezone)
 
 
 def build_triggers(cfg: Config) -> dict[str, WallClockCronTrigger]:
     """Triggers of every schedule entry by name; problems raise one ConfigError listing them all."""
-    problems, triggers, seen = [], {}, set()
-    for i, entry in enumerate(cfg.schedule):
-        where = f"schedule[{i}] ({entry.name})"
-        if entry.name in seen:
-            problems.append(f"{where}.name: duplicate schedule name; names must be unique")
-            continue
-        seen.add(entry.name)
-        try:
-            triggers[entry.name] = cron_trigger(entry, where)
-        except ConfigError as exc:
-            problems.append(str(exc))
+    problems = schedule_problems(cfg.schedule)
     if problems:
         raise ConfigError("\n".join(problems))
-    return triggers
+    return {entry.name: WallClockCronTrigger(entry.cron, entry.timezone) for entry in cfg.schedule}
 
 
 def next_run_times(cfg: Config, now: datetime | None = None) -> dict[str, datetime]:

@@ -17,7 +17,9 @@ from checks.fields import (
     email_view,
     garbled,
     name_view,
+    not_utf8,
     phone_view,
+    shown,
     truthy,
     usable,
 )
@@ -26,6 +28,7 @@ from checks.values import (
     domain_typo_fix,
     email_ok,
     fixed_encoding,
+    holds_text,
     is_disposable_email,
     is_placeholder_email,
     is_role_email,
@@ -53,8 +56,9 @@ class EmailSyntax(Check):
         def build(fc):
             view = email_view(frame, fc)
             bad = view.present & ~view.syntax_ok
-            fix = frame[fc.label].where(bad).map(_syntax_fix, na_action="ignore")
-            return view.present, failures(frame, bad, fc, frame[fc.label], "invalid email syntax", fix)
+            # As text: a number or a blob in an email column is invalid, not a reason to stop the run.
+            value = shown(frame, fc, bad)
+            return view.present, failures(frame, bad, fc, value, "invalid email syntax", value.map(_syntax_fix))
 
         return per_column(ctx.cols("email"), frame, build)
 
@@ -83,7 +87,8 @@ class _EmailKind(Check):
             view = email_view(frame, fc)
             applicable = view.syntax_ok & (~view.placeholder if self.skip_placeholders else True)
             bad, fix = self.flag(frame[fc.label], (view.local, view.domain))
-            return applicable, failures(frame, applicable & bad, fc, frame[fc.label], self.reason, fix)
+            failing = applicable & bad
+            return applicable, failures(frame, failing, fc, shown(frame, fc, failing), self.reason, fix)
 
         return per_column(ctx.cols("email"), frame, build)
 
@@ -175,7 +180,7 @@ class PhoneValid(Check):
             applicable = view.present & ~view.placeholder
             bad = applicable & ~view.valid
             reason = "invalid phone number: " + view.problem[bad].fillna("invalid").astype(str)  # failing rows only
-            return applicable, failures(frame, bad, fc, frame[fc.label], reason)
+            return applicable, failures(frame, bad, fc, shown(frame, fc, bad), reason)
 
         return per_column(ctx.cols("phone"), frame, build)
 
@@ -196,7 +201,8 @@ class PhonePlaceholder(Check):
     def evaluate(self, frame, ctx):  # noqa: D102
         def build(fc):
             view = phone_view(frame, fc, ctx)
-            return view.present, failures(frame, view.placeholder, fc, frame[fc.label], "placeholder phone number")
+            return view.present, failures(frame, view.placeholder, fc, shown(frame, fc, view.placeholder),
+                                          "placeholder phone number")
 
         return per_column(ctx.cols("phone"), frame, build)
 
@@ -242,7 +248,7 @@ class PostalFormat(Check):
         applicable = mask & ok.notna()
         bad = applicable & (ok == False)  # noqa: E712 - object column holding True/False/None
         reason = "postal code invalid for " + cc[bad].fillna("").astype(str)  # failing rows only
-        return Outcome(int(applicable.sum()), failures(frame, bad, fc, frame[fc.label], reason))
+        return Outcome(int(applicable.sum()), failures(frame, bad, fc, shown(frame, fc, bad), reason))
 
 
 def _state_ok(item: tuple[str, str, str]) -> bool | None:
@@ -280,7 +286,7 @@ class StatePostal(Check):
         applicable = mask & ok.notna()
         bad = applicable & (ok == False)  # noqa: E712
         reason = "state does not match postal code " + text(frame.loc[bad, fc_postal.label]).fillna("")
-        return Outcome(int(applicable.sum()), failures(frame, bad, fc_state, frame[fc_state.label], reason))
+        return Outcome(int(applicable.sum()), failures(frame, bad, fc_state, shown(frame, fc_state, bad), reason))
 
 
 @register
@@ -318,8 +324,10 @@ class ImpossibleDates(Check):
             reason = reason.where(reason.notna(), pd.Series("modified before created", index=frame.index).where(
                 modified < created - pd.Timedelta(minutes=1)))
         fc = ctx.cols("created_at")[0] if ctx.cols("created_at") else ctx.cols("modified_at")[0]
-        value = frame[fc.label].astype(str)
-        return Outcome(int(raw_present.sum()), failures(frame, reason.notna(), fc, value, reason))
+        failing = reason.notna()
+        # Text as text (undecodable bytes included); timestamps as pandas writes a column of them.
+        value = shown(frame, fc, failing) if holds_text(frame[fc.label]) else frame[fc.label].astype(str)
+        return Outcome(int(raw_present.sum()), failures(frame, failing, fc, value, reason))
 
 
 class _NameCheck(Check):
@@ -348,17 +356,19 @@ class JunkName(_NameCheck):
 
         def build(fc):
             view = name_view(frame, fc)
-            return view.present, failures(frame, view.junk, fc, frame[fc.label], "junk value instead of a name")
+            return view.present, failures(frame, view.junk, fc, shown(frame, fc, view.junk),
+                                          "junk value instead of a name")
 
         return per_column(cols, frame, build)
 
 
 @register
 class Mojibake(Check):
-    """Text garbled by a wrong character encoding (ftfy).
+    """Text garbled by a wrong character encoding (ftfy), or holding bytes that are not UTF-8.
 
-    Fails when: ftfy's encoding repair changes the text. Suggests the repaired text.
-    Example: `GonÃ§alves` → `Gonçalves`.
+    Fails when: ftfy's encoding repair changes the text (it suggests the repaired text), or the
+    text holds bytes that cannot be decoded, shown as U+FFFD (nothing to suggest).
+    Example: `GonÃ§alves` → `Gonçalves`; `José` stored as Latin-1 bytes, read as `Jos�`.
     """
 
     id = "accuracy.mojibake"
@@ -372,9 +382,16 @@ class Mojibake(Check):
 
         def build(fc):
             present = usable(frame, fc)
-            bad = present & garbled(frame, fc)
-            fix = text(frame[fc.label]).where(bad).map(fixed_encoding, na_action="ignore")
-            return present, failures(frame, bad, fc, frame[fc.label], "garbled characters (encoding)", fix)
+            repairable = present & garbled(frame, fc)
+            # Bytes a decoder could not read arrive as U+FFFD: a finding, with no repair to offer.
+            undecodable = present & ~repairable & not_utf8(frame, fc)
+            bad = repairable | undecodable
+            value = shown(frame, fc, bad)
+            repaired = repairable[bad]
+            fix = value.where(repaired).map(fixed_encoding, na_action="ignore")
+            reason = pd.Series("garbled characters (encoding)", index=value.index).where(repaired,
+                                                                                          "not valid UTF-8 text")
+            return present, failures(frame, bad, fc, value, reason, fix)
 
         return per_column(cols, frame, build)
 
@@ -431,7 +448,7 @@ class WonWithoutAmount(Check):
         fc = ctx.cols("amount")[0]
         amount = pd.to_numeric(frame[fc.label], errors="coerce")
         bad = won & (amount.isna() | (amount <= 0))
-        return Outcome(int(won.sum()), failures(frame, bad, fc, frame[fc.label], "won deal without an amount"))
+        return Outcome(int(won.sum()), failures(frame, bad, fc, shown(frame, fc, bad), "won deal without an amount"))
 
 
 @register
@@ -452,4 +469,5 @@ class CloseBeforeCreated(Check):
         applicable = close.notna() & created.notna()
         bad = applicable & (close < created.dt.normalize())
         fc = ctx.cols("close_date")[0]
-        return Outcome(int(applicable.sum()), failures(frame, bad, fc, frame[fc.label], "close date before creation"))
+        return Outcome(int(applicable.sum()), failures(frame, bad, fc, shown(frame, fc, bad),
+                                                       "close date before creation"))

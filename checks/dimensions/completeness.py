@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import pandas as pd
 import pandera.pandas as pa
+from pydantic import Field
 
 from checks.base import Check, Outcome, failures, register
-from checks.fields import email_view, phone_view, usable
+from checks.fields import email_view, phone_view, shown, usable
 from checks.values import is_missing
 
 ALL_ENTITIES = ("contact", "account", "lead", "opportunity", "user")
@@ -59,7 +62,7 @@ class RequiredFields(Check):
             mask = frame.index.isin(group["index"].astype(int))
             mask = pd.Series(mask, index=frame.index)
             reason = f"required {fc.field} is missing"
-            parts.append(failures(frame, mask, fc, frame[label], reason))
+            parts.append(failures(frame, mask, fc, shown(frame, fc, mask), reason))
         return Outcome(len(frame) * len(cols), pd.concat(parts, ignore_index=True) if parts else pd.DataFrame())
 
 
@@ -106,6 +109,7 @@ class RecordCompleteness(Check):
     fields = ()
     any_field = True
     severity = "low"
+    params = {"min_percent": Annotated[float, Field(ge=0, le=100)]}
 
     def applies_to(self, entity, mapped):  # noqa: D102
         return entity in self.entities
@@ -142,4 +146,5 @@ class OwnerMissing(Check):
 
     def evaluate(self, frame, ctx):  # noqa: D102
         fc = ctx.cols("owner_id")[0]
-        return Outcome(len(frame), failures(frame, ~usable(frame, fc), fc, frame[fc.label], "no owner"))
+        missing = ~usable(frame, fc)
+        return Outcome(len(frame), failures(frame, missing, fc, shown(frame, fc, missing), "no owner"))

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from checks.base import PEOPLE, Check, Outcome, failures, per_column, register
-from checks.fields import countries, distinct, email_view, name_view, phone_view, truthy, usable
+from checks.fields import countries, distinct, email_view, name_view, phone_view, shown, truthy, usable
 from checks.normalise import normalise_whitespace
 from checks.values import (
     as_keys,
@@ -41,7 +41,7 @@ class PhoneE164(Check):
             view = phone_view(frame, fc, ctx)
             raw = text(frame[fc.label]).fillna("").str.strip()
             bad = view.valid & (raw != view.e164)
-            return view.valid, failures(frame, bad, fc, frame[fc.label], "phone not in E.164 format", view.e164)
+            return view.valid, failures(frame, bad, fc, shown(frame, fc, bad), "phone not in E.164 format", view.e164)
 
         return per_column(ctx.cols("phone"), frame, build)
 
@@ -68,7 +68,8 @@ class CountryIso(Check):
         bad = present & ~iso
         reason = pd.Series("country not an ISO code", index=frame.index).where(countries(frame, ctx).notna(),
                                                                                "unknown country")
-        return Outcome(int(present.sum()), failures(frame, bad, fc, frame[fc.label], reason, countries(frame, ctx)))
+        return Outcome(int(present.sum()), failures(frame, bad, fc, shown(frame, fc, bad), reason,
+                                                    countries(frame, ctx)))
 
 
 @register
@@ -97,7 +98,7 @@ class NameCasing(Check):
             wrong = [_one_case(v) for v in stripped]
             fix = [proper_case(v) if w else None for v, w in zip(stripped, wrong, strict=True)]
             bad = real & spread(codes, np.array(wrong, dtype=bool), False, frame.index)
-            return real, failures(frame, bad, fc, frame[fc.label], "name not in proper case",
+            return real, failures(frame, bad, fc, shown(frame, fc, bad), "name not in proper case",
                                   spread(codes, fix, None, frame.index))
 
         return per_column(cols, frame, build)
@@ -164,7 +165,7 @@ class EmailCase(Check):
             s = text(frame[fc.label]).fillna("").str.strip()
             applicable = view.syntax_ok & ~view.placeholder
             bad = applicable & (s != s.str.lower())
-            return applicable, failures(frame, bad, fc, frame[fc.label], "email has capitals", s.str.lower())
+            return applicable, failures(frame, bad, fc, shown(frame, fc, bad), "email has capitals", s.str.lower())
 
         return per_column(ctx.cols("email"), frame, build)
 
@@ -192,7 +193,7 @@ class PhoneCountry(Check):
             bad = applicable & (view.region != cc)
             region = view.region[bad].fillna("?").astype(object)  # failing rows only
             reason = "phone is from " + region + ", address in " + cc[bad].fillna("?").astype(object)
-            return applicable, failures(frame, bad, fc, frame[fc.label], reason)
+            return applicable, failures(frame, bad, fc, shown(frame, fc, bad), reason)
 
         return per_column(ctx.cols("phone"), frame, build)
 

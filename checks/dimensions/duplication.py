@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from checks.base import PEOPLE, Check, Outcome, failures, keys_of, register
-from checks.fields import countries, dates, email_view, per_distinct, phone_view, usable
+from checks.fields import countries, dates, email_view, per_distinct, phone_view, shown, usable
 from checks.normalise import fold_or_none, normalise_company, normalise_whitespace
 from checks.phones import normalise_phone
 from checks.values import email_keys, map_distinct, text
@@ -211,6 +211,6 @@ class LeadDuplicatesContact(Check):
         match = pd.Series([contacts.get(k) for k in key.to_numpy(dtype=object)], index=key.index, dtype=object)
         applicable = key.notna()
         bad = applicable & match.notna()
-        return Outcome(int(applicable.sum()), failures(frame, bad, fc, frame[fc.label],
+        return Outcome(int(applicable.sum()), failures(frame, bad, fc, shown(frame, fc, bad),
                                                        "lead duplicates contact " + match[bad],
                                                        "convert into contact " + match[bad]))

@@ -7,10 +7,12 @@ Table-wide figures (newest update, age distribution) come from one SQL aggregate
 from __future__ import annotations
 
 import pandas as pd
+from pydantic import NonNegativeInt, PositiveInt
 
 from checks.base import Check, Outcome, failures, register
-from checks.fields import dates, truthy
+from checks.fields import dates, shown, truthy
 from checks.reference import OPEN_LEAD_STATUSES
+from checks.values import text
 
 AGE_BUCKETS = ((30, "< 30 days"), (90, "30–90 days"), (365, "90 days–1 year"), (730, "1–2 years"))
 OLDEST_BUCKET = "> 2 years"
@@ -30,6 +32,7 @@ class Staleness(Check):
     dimension = "freshness"
     entities = RECORD_ENTITIES
     fields = ("modified_at",)
+    params = {"days": NonNegativeInt}
 
     def evaluate(self, frame, ctx):  # noqa: D102
         modified = dates(frame, ctx, "modified_at")
@@ -39,7 +42,8 @@ class Staleness(Check):
         bad = applicable & (age > days)
         fc = ctx.cols("modified_at")[0]
         reason = "not modified for " + age[bad].astype(int).astype(str) + " days"  # failing rows only
-        out = Outcome(int(applicable.sum()), failures(frame, bad, fc, frame[fc.label], reason, "review or archive"))
+        out = Outcome(int(applicable.sum()), failures(frame, bad, fc, shown(frame, fc, bad), reason,
+                                                      "review or archive"))
         aggregates = ctx.shared.get("aggregates", {}).get(ctx.entity)
         if aggregates:
             out.metrics = {"age_buckets": aggregates["buckets"], "newest_update": aggregates["newest"],
@@ -60,6 +64,7 @@ class NewestUpdate(Check):
     entities = RECORD_ENTITIES
     fields = ("modified_at",)
     scope = "entity"
+    params = {"days": NonNegativeInt}
 
     def evaluate(self, frame, ctx):  # noqa: D102
         aggregates = ctx.shared.get("aggregates", {}).get(ctx.entity)
@@ -94,7 +99,7 @@ class StalePipeline(Check):
         applicable = open_ & close.notna()
         bad = applicable & (close < pd.Timestamp(ctx.now).normalize())
         fc = ctx.cols("close_date")[0]
-        return Outcome(int(applicable.sum()), failures(frame, bad, fc, frame[fc.label],
+        return Outcome(int(applicable.sum()), failures(frame, bad, fc, shown(frame, fc, bad),
                                                        "open deal past its close date", "update stage or close date"))
 
 
@@ -112,10 +117,11 @@ class StaleLeads(Check):
     entities = ("lead",)
     fields = ("status", "modified_at")
     extra_fields = ("converted",)
+    params = {"days": NonNegativeInt, "open_statuses": list[str]}
 
     def evaluate(self, frame, ctx):  # noqa: D102
         statuses = {s.lower() for s in ctx.param("open_statuses", OPEN_LEAD_STATUSES)}
-        status = frame[ctx.cols("status")[0].label].astype(str).str.strip().str.lower()
+        status = text(frame[ctx.cols("status")[0].label]).str.strip().str.lower()
         open_ = status.isin(statuses)
         if ctx.cols("converted"):
             open_ &= ~truthy(frame[ctx.cols("converted")[0].label])
@@ -126,7 +132,8 @@ class StaleLeads(Check):
         bad = applicable & (age > days)
         fc = ctx.cols("modified_at")[0]
         reason = "open lead untouched for " + age[bad].astype(int).astype(str) + " days"  # failing rows only
-        return Outcome(int(applicable.sum()), failures(frame, bad, fc, frame[fc.label], reason, "follow up or disqualify"))
+        return Outcome(int(applicable.sum()), failures(frame, bad, fc, shown(frame, fc, bad), reason,
+                                                       "follow up or disqualify"))
 
 
 @register
@@ -144,6 +151,7 @@ class MassUpdate(Check):
     fields = ("modified_at",)
     scope = "entity"
     severity = "low"
+    params = {"min_rows": PositiveInt}
 
     def evaluate(self, frame, ctx):  # noqa: D102
         modified = dates(frame, ctx, "modified_at")
@@ -152,4 +160,4 @@ class MassUpdate(Check):
         bad = modified.notna() & (counts >= min_rows)
         fc = ctx.cols("modified_at")[0]
         reason = "one of " + counts[bad].astype(int).astype(str) + " records modified at the same instant"
-        return Outcome(int(modified.notna().sum()), failures(frame, bad, fc, frame[fc.label], reason))
+        return Outcome(int(modified.notna().sum()), failures(frame, bad, fc, shown(frame, fc, bad), reason))

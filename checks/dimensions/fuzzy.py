@@ -7,9 +7,12 @@ pipeline, so a dismissed cluster whose members are unchanged is not reported aga
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import pandas as pd
 
 from checks.base import Check, Outcome, failures, register
+from checks.dedupe import DedupeSettings
 from checks.values import as_keys, text, to_datetime
 from connectors.mapping import KEY
 
@@ -17,6 +20,16 @@ PERSON_FIELDS = ("first_name", "last_name", "email", "phone", "street", "city", 
                  "created_at", "modified_at")
 ACCOUNT_FIELDS = ("name", "website", "phone", "street", "city", "state", "postal_code", "country", "created_at",
                   "modified_at")
+# Characters of a value the pipeline compares: no name, address or email is longer, and string
+# similarity on a megabyte of text takes seconds a pair, so one such value would stall the run.
+LONGEST_VALUE = 500
+
+
+def _compared_text(series: pd.Series) -> pd.Series:
+    """A column as text for the pipeline, each value cut to `LONGEST_VALUE` characters."""
+    values = text(series)
+    long = values.str.len() > LONGEST_VALUE
+    return values.where(~long, values.str.slice(0, LONGEST_VALUE)) if long.any() else values
 
 
 def dedupe_records(frame: pd.DataFrame, ctx) -> pd.DataFrame:
@@ -29,13 +42,13 @@ def dedupe_records(frame: pd.DataFrame, ctx) -> pd.DataFrame:
             continue
         if field == "phone":
             for target, fc in zip(("phone", "mobile"), cols, strict=False):
-                records[target] = text(frame[fc.label])
+                records[target] = _compared_text(frame[fc.label])
         elif field.endswith("_at"):
             records[field] = to_datetime(frame[cols[0].label])
         else:
-            records[field] = text(frame[cols[0].label])
+            records[field] = _compared_text(frame[cols[0].label])
     if ctx.entity == "lead" and ctx.cols("company"):
-        records["company"] = text(frame[ctx.cols("company")[0].label])
+        records["company"] = _compared_text(frame[ctx.cols("company")[0].label])
     if ctx.entity == "contact" and ctx.cols("account_id"):
         # Same account, same company: the account key stands in for the company name.
         records["company"] = as_keys(frame[ctx.cols("account_id")[0].label])
@@ -60,6 +73,8 @@ class FuzzyDuplicates(Check):
     any_field = True
     scope = "entity"
     severity = "high"
+    # Its parameters are the dedupe pipeline's settings, with their types and bounds.
+    params = {name: Annotated[info.annotation, info] for name, info in DedupeSettings.model_fields.items()}
     extra_fields = ("company", "account_id", "street", "city", "state", "postal_code", "country", "website",
                     "created_at", "modified_at")
 
@@ -69,7 +84,8 @@ class FuzzyDuplicates(Check):
         return entity in self.entities and need <= mapped
 
     def evaluate(self, frame, ctx):  # noqa: D102
-        from checks.dedupe import DedupeSettings, find_duplicates
+        from checks.dedupe import find_duplicates
+
 
         decisions = ctx.shared.get("decisions", {}).get(ctx.entity, {})
         settings = DedupeSettings(**{k: v for k, v in ctx.params.items() if not k.startswith("_")})

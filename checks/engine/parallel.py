@@ -10,16 +10,25 @@ merged in key-range order, so they do not depend on timing.
 
 Workers are forked after the entity's plan and the look-ups other entities provide (live keys,
 inactive users, contact emails) are ready, so they inherit them; each opens its own connection.
+
+No worker outlives its run: on Linux each asks the kernel for SIGKILL when the process that forked
+it dies (`PR_SET_PDEATHSIG`), so a run killed with SIGKILL leaves no orphans holding its pipes and
+connections; and a run that fails or is stopped (SIGTERM) kills and reaps its workers at once
+instead of waiting for their chunks.
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,10 +38,14 @@ from checks import values as value_checks
 from checks.base import Outcome
 from checks.fields import reset_memo
 from checks.values import as_keys
+from connectors.errors import CleanCRMError
 from connectors.mapping import KEY
 
 _JOB: dict = {}
 MAX_WORKERS = 4
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
+# Signals whose Python handlers stop a run by raising; held while the pool forks (see `_submit`).
+STOPPING_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
 @dataclass
@@ -91,8 +104,24 @@ def measure_chunk(chunk: pd.DataFrame, job: ChunkJob) -> ChunkResult:
 
 
 def _init_worker() -> None:
+    _die_with_parent(_JOB["parent"])
+    # The parent's handlers came with the fork: here SIGTERM just ends the worker, and Ctrl-C (sent to
+    # the whole terminal's process group) is for the parent to act on.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPPING_SIGNALS)  # held by the parent while it forked us
     _JOB["job"].source.engine.dispose(close=False)  # the parent's pooled connections are not ours to use
     value_checks.PARALLEL_FROM = 10**12  # no nested pools inside a worker
+
+
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel SIGKILL this worker when its parent dies (Linux); exit if that happened already."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died between the fork and the prctl
+        os._exit(1)
 
 
 def _measure_range(bounds: tuple) -> ChunkResult:
@@ -127,6 +156,7 @@ class ChunkRunner:
         self.pool = None
         if self.parallel:
             _JOB["job"] = job
+            _JOB["parent"] = os.getpid()
             self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                                             initializer=_init_worker)
         self.pending: deque[Future] = deque()
@@ -138,21 +168,55 @@ class ChunkRunner:
 
     def submit_ranges(self, ranges: Iterable[tuple]) -> None:
         """Have the workers read and measure each key range (a few ranges in flight at a time)."""
-        for bounds in ranges:
-            self.pending.append(self.pool.submit(_measure_range, bounds))
-            while len(self.pending) >= self.in_flight:
-                self._merge(self.pending.popleft().result())
+        try:
+            for bounds in ranges:
+                self.pending.append(self._submit(bounds))
+                while len(self.pending) >= self.in_flight:
+                    self._merge(self.pending.popleft().result())
+        except BaseException as exc:
+            self._abort(exc)
+
+    def _submit(self, bounds: tuple) -> Future:
+        """Submit one range; the first submit forks the workers.
+
+        A stopping signal's exception raised inside the fork's at-fork hooks would be printed and
+        dropped by Python, so those signals are held until the submit returns (then delivered).
+        """
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING_SIGNALS)
+        try:
+            return self.pool.submit(_measure_range, bounds)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
     def finish(self) -> list[ChunkResult]:
         """Wait for every chunk; the results in order."""
         try:
             while self.pending:
                 self._merge(self.pending.popleft().result())
-        finally:
-            if self.pool is not None:
-                self.pool.shutdown(cancel_futures=True)
-            _JOB.clear()
+        except BaseException as exc:
+            self._abort(exc)
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+        _JOB.clear()
         return self.results
+
+    def _abort(self, exc: BaseException):
+        """Kill and reap the workers now, then raise `exc` (a dead worker as one line)."""
+        if self.pool is not None:
+            # The executor has no public way to stop a running task; its processes are what it forked.
+            workers = list((getattr(self.pool, "_processes", None) or {}).values())
+            for process in workers:
+                process.kill()
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            for process in workers:
+                process.join()
+            self.pool = None
+        self.pending.clear()
+        _JOB.clear()
+        if isinstance(exc, BrokenProcessPool):
+            raise CleanCRMError("run: a worker process died (killed by the system, out of memory?); run again, "
+                                "or lower source.chunk_size") from None
+        raise exc
 
     def _merge(self, result: ChunkResult) -> None:
         self.results.append(result)

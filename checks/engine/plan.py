@@ -1,8 +1,15 @@
-"""Planning a run: which checks apply to which entity, with the config's settings applied."""
+"""Planning a run: which checks apply to which entity, with the config's settings applied.
+
+A check's parameters (`checks.<id>.params`) are checked against what it declares (`Check.params`)
+here, before anything is read or stored: an unknown name or a value of the wrong type is one line.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
 
 from checks.base import Check
 from checks.config import Config
@@ -30,6 +37,22 @@ def _matches(only: str | None, p: Planned) -> bool:
     return bool(wanted & {p.check.id, p.check.dimension, p.entity})
 
 
+def check_params(check_id: str, cls: type[Check], given: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The config's parameters for a check, validated against its declaration; and the problems found."""
+    values, problems = {}, []
+    for name, value in given.items():
+        if name not in cls.params:
+            takes = ", ".join(cls.params) or "no parameters"
+            problems.append(f"checks.{check_id}.params.{name}: {check_id} has no parameter {name!r}"
+                            f"{suggest(name, list(cls.params))}; it takes {takes}")
+            continue
+        try:
+            values[name] = TypeAdapter(cls.params[name]).validate_python(value)
+        except ValidationError as exc:
+            problems.append(f"checks.{check_id}.params.{name}: {exc.errors()[0]['msg']} (got {value!r})")
+    return values, problems
+
+
 def plan(cfg: Config, only: str | None = None) -> list[Planned]:
     """The checks to run on each configured entity, with config overrides applied."""
     registry = all_checks()
@@ -37,6 +60,12 @@ def plan(cfg: Config, only: str | None = None) -> list[Planned]:
     if unknown:
         raise ConfigError("\n".join(f"checks.{c}: no such check{suggest(c, list(registry))}; `cleancrm checks` lists them"
                                     for c in unknown))
+    params_of, problems = {}, []
+    for cid, settings in cfg.checks.items():
+        params_of[cid], wrong = check_params(cid, registry[cid], settings.params)
+        problems += wrong
+    if problems:
+        raise ConfigError("\n".join(problems))
     planned = []
     for entity, ent in cfg.entities.items():
         for cid, cls in registry.items():
@@ -44,7 +73,7 @@ def plan(cfg: Config, only: str | None = None) -> list[Planned]:
             settings = cfg.check_settings(cid)
             if not settings.enabled or not check.applies_to(entity, ent.fields):
                 continue
-            params = dict(settings.params)
+            params = dict(params_of.get(cid, {}))
             params["_required"] = list(ent.required)
             params["_references"] = [(r.from_.split(".", 1)[1], r.to) for r in cfg.references
                                      if r.from_.split(".", 1)[0] == entity]

@@ -9,6 +9,10 @@ run the dead holder left `running` is turned into a failed one by the next lock 
 
 A holder that is merely frozen (SIGSTOP, a suspended VM) for longer than the TTL loses its lock;
 the renewal thread notices and logs it.
+
+A holder on this host whose process is gone (its `host:pid` names no live process) holds nothing:
+its lock is taken over at once rather than after the TTL, so the run after a crash or a kill starts
+straight away. A holder on another host, or one whose process still runs, is waited for.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import psutil
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -47,6 +52,25 @@ def holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def holder_is_gone(holder: str) -> bool:
+    """True when `holder` is a `host:pid` of this host whose process no longer runs (a zombie is gone too)."""
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another host, or a name that is not ours to judge: wait for its TTL
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # a live process of another user
+    try:
+        return psutil.Process(int(pid)).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True  # it ended between the two looks
+    except psutil.Error:
+        return False
+
+
 class Locks(StorePart):
     """Takes, renews and gives back the per-source run lock."""
 
@@ -69,20 +93,31 @@ class Locks(StorePart):
         now = now or utcnow()
         holder = holder or holder_id()
         locks = schema.run_locks
+        values = {"source_name": source_name, "holder": holder, "acquired_at": now, "expires_at": now + ttl}
         with self.engine.begin() as conn:
             conn.execute(locks.delete().where(locks.c.source_name == source_name, locks.c.expires_at < now))
             try:
                 with conn.begin_nested():
-                    conn.execute(locks.insert().values(source_name=source_name, holder=holder, acquired_at=now,
-                                                       expires_at=now + ttl))
+                    conn.execute(locks.insert().values(**values))
+                return holder
             except IntegrityError:
                 row = conn.execute(sa.select(locks.c.holder, locks.c.acquired_at, locks.c.expires_at)
                                    .where(locks.c.source_name == source_name)).first()
-                who = (f"{row.holder} since {row.acquired_at:%Y-%m-%d %H:%M:%S} UTC, lock expires "
-                       f"{row.expires_at:%H:%M:%S} UTC unless renewed") if row else "another process"
-                raise RunLockedError(f"source {source_name!r}: a run is already in progress ({who}); "
-                                     "wait for it to finish") from None
-        return holder
+            if row is not None and holder_is_gone(row.holder):
+                try:
+                    with conn.begin_nested():  # if another run takes it over first, its insert wins
+                        conn.execute(locks.delete().where(locks.c.source_name == source_name,
+                                                          locks.c.holder == row.holder))
+                        conn.execute(locks.insert().values(**values))
+                    log.info("source %r: took over the lock of %s, whose process is gone", source_name, row.holder)
+                    return holder
+                except IntegrityError:
+                    row = conn.execute(sa.select(locks.c.holder, locks.c.acquired_at, locks.c.expires_at)
+                                       .where(locks.c.source_name == source_name)).first()
+            who = (f"{row.holder} since {row.acquired_at:%Y-%m-%d %H:%M:%S} UTC, lock expires "
+                   f"{row.expires_at:%H:%M:%S} UTC unless renewed") if row else "another process"
+            raise RunLockedError(f"source {source_name!r}: a run is already in progress ({who}); "
+                                 "wait for it to finish")
 
     def renew(self, source_name: str, holder: str, ttl: timedelta = DEFAULT_TTL,
               now: datetime | None = None) -> bool:
@@ -100,12 +135,12 @@ class Locks(StorePart):
             conn.execute(locks.delete().where(locks.c.source_name == source_name, locks.c.holder == holder))
 
     def info(self, source_name: str) -> LockInfo | None:
-        """The source's current lock, or None when it is free (an expired lock counts as free)."""
+        """The source's current lock, or None when it is free (expired, or its holder's process gone)."""
         locks = schema.run_locks
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(locks.c.holder, locks.c.acquired_at, locks.c.expires_at)
                                .where(locks.c.source_name == source_name)).first()
-        if row is None or row.expires_at < utcnow():
+        if row is None or row.expires_at < utcnow() or holder_is_gone(row.holder):
             return None
         return LockInfo(row.holder, row.acquired_at, row.expires_at)
 
@@ -131,7 +166,13 @@ class Locks(StorePart):
         finally:
             renewer.stopped.set()
             renewer.join()
-            self.release(source_name, holder)
+            try:
+                self.release(source_name, holder)
+            except SQLAlchemyError as exc:
+                # The store failing is the run's error already (or news for the next call); the lock
+                # left behind is taken over by the next run here, and expires for other hosts.
+                log.info("source %r: could not give the run lock back (%s)", source_name,
+                         str(exc).splitlines()[0])
 
 
 class _Renewer(threading.Thread):

@@ -3,23 +3,35 @@
 A run is written all or nothing: `start` records a `running` row on its own, and `complete`
 writes every result and flips the status in one transaction. A run that raises is marked
 `failed` with its error; one whose process died is marked `failed` (interrupted) by the next run
-on the same source, so history never holds half a run.
+on the same source, so history never holds half a run. A failure of the store itself (read-only,
+full, locked, its server gone) is marked through a fresh connection where the store still answers,
+and raised as one HistoryError line naming the cause (`store_failure`).
+
+Stored text is bounded, whatever the CRM holds: a finding's `value`, `reason` and `suggestion`
+keep at most `MAX_TEXT` (1,000) characters, and each value of a cluster's merge plan too; a cut
+text ends with `…`. A merge plan that is not JSON keeps at most `MAX_PLAN` (20,000) characters.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.errors import CleanCRMError, HistoryError
 from connectors.history import schema
-from connectors.history.part import StorePart, utcnow
+from connectors.history.part import StorePart, short_error, utcnow
 
 BATCH = 20_000  # rows per INSERT statement when a run's results are written
+MAX_TEXT = 1_000  # characters kept of a finding's value, reason and suggestion, and of a merge plan's values
+MAX_PLAN = 20_000  # characters kept of a merge plan that is not a JSON list
+ELLIPSIS = "…"
+BOUNDED_FINDING_COLUMNS = ("value", "reason", "suggestion")
 
 
 class Runs(StorePart):
@@ -40,40 +52,64 @@ class Runs(StorePart):
         with self.engine.begin() as conn:
             _insert(conn, schema.check_results, _rows(result.check_results, run_id))
             _insert(conn, schema.scores, _rows(result.scores, run_id))
-            _insert(conn, schema.findings, _rows(result.findings, run_id))
+            _insert(conn, schema.findings, _rows(bounded_findings(result.findings), run_id))
             _insert(conn, schema.record_scores, _rows(result.record_scores, run_id))
             clusters = getattr(result, "clusters", None)
             if clusters is not None and len(clusters):
-                _insert(conn, schema.duplicate_clusters, _rows(clusters, run_id))
+                _insert(conn, schema.duplicate_clusters, _rows(bounded_clusters(clusters), run_id))
                 _insert(conn, schema.cluster_members, _rows(result.cluster_members, run_id))
             conn.execute(schema.runs.update().where(schema.runs.c.id == run_id).values(
                 status="completed", finished_at=finished_at or utcnow(), overall_score=result.overall,
                 source_fingerprint=fingerprint))
 
     def fail(self, run_id: int, error: str, finished_at: datetime | None = None) -> None:
-        """Mark a run failed with its error; nothing else of it is kept.
+        """Mark a running run failed with its error; nothing else of it is kept.
 
-        `finished_at` defaults to now; a history written for another clock gives its own.
+        `finished_at` defaults to now; a history written for another clock gives its own. A run
+        that completed stays completed (a stop that came just after the results were stored).
         """
+        runs = schema.runs
         with self.engine.begin() as conn:
-            conn.execute(schema.runs.update().where(schema.runs.c.id == run_id).values(
+            conn.execute(runs.update().where(runs.c.id == run_id, runs.c.status == "running").values(
                 status="failed", error=error[:4000], finished_at=finished_at or utcnow()))
 
     @contextmanager
     def failing_on_error(self, run_id: int) -> Iterator[None]:
         """Mark the run failed if the block raises, then re-raise.
 
-        Our own errors are already one line that names the place and the fix; anything else is
-        kept with its type.
+        Our own errors are already one line that names the place and the fix; the store failing
+        is raised as one (`store_failure`); anything else is kept with its type.
         """
         try:
             yield
         except CleanCRMError as exc:
-            self.fail(run_id, str(exc))
+            self._mark_failed(run_id, str(exc))
             raise
+        except SQLAlchemyError as exc:
+            failure = store_failure(exc)
+            self._mark_failed(run_id, str(failure))
+            raise failure from None
         except Exception as exc:
-            self.fail(run_id, f"{type(exc).__name__}: {exc}")
+            self._mark_failed(run_id, f"{type(exc).__name__}: {exc}")
             raise
+
+    def _mark_failed(self, run_id: int, error: str) -> bool:
+        """`fail` on a fresh connection; False when the store does not answer.
+
+        The connection the run wrote on may be the one that broke (its server restarted, its
+        backend killed): the pool checks each one before use, and a connection lost on the way
+        means one more try on a new pool. A run that cannot be marked stays `running` until the
+        next run on the source marks it failed (interrupted).
+        """
+        for attempt in range(2):
+            try:
+                self.fail(run_id, error)
+                return True
+            except SQLAlchemyError as exc:
+                if attempt or not getattr(exc, "connection_invalidated", False):
+                    return False  # locked, full, read-only or gone: trying again would only wait again
+                self.engine.dispose()  # a new pool; connections in use elsewhere are left alone
+        return False
 
     def mark_interrupted(self, source_name: str) -> int:
         """Runs left `running` by a dead process become `failed`; returns how many."""
@@ -169,6 +205,58 @@ class Runs(StorePart):
             return conn.execute(sa.select(sa.func.max(runs.c.started_at)).where(
                 runs.c.source_name == source_name, runs.c.trigger == trigger,
                 runs.c.status == "completed")).scalar()
+
+
+def store_failure(exc: SQLAlchemyError) -> HistoryError:
+    """The history store failing underneath a run, as one line naming the cause and what to check."""
+    return HistoryError(f"history: the run could not be stored ({short_error(exc)}); check that the history "
+                        "store is reachable, writable and has free space, then run again")
+
+
+def bound_text(value, limit: int = MAX_TEXT):
+    """Text cut to `limit` characters, the last one `…` when cut; anything else as it is."""
+    if isinstance(value, str) and len(value) > limit:
+        return value[: limit - len(ELLIPSIS)] + ELLIPSIS
+    return value
+
+
+def bound_plan(plan):
+    """A merge plan with each of its texts bounded to `MAX_TEXT`; one that is not JSON to `MAX_PLAN`.
+
+    A plan with nothing too long is returned unchanged (not re-encoded).
+    """
+    if not isinstance(plan, str) or len(plan) <= MAX_TEXT:
+        return plan
+    try:
+        steps = json.loads(plan)
+    except ValueError:
+        return bound_text(plan, MAX_PLAN)
+    if not isinstance(steps, list):
+        return bound_text(plan, MAX_PLAN)
+    cut = [{k: bound_text(v) for k, v in step.items()} if isinstance(step, dict) else bound_text(step)
+           for step in steps]
+    return plan if cut == steps else json.dumps(cut, ensure_ascii=False)
+
+
+def bounded_findings(frame: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Findings with `value`, `reason` and `suggestion` bounded to `MAX_TEXT` characters."""
+    if frame is None or not len(frame):
+        return frame
+    out = frame
+    for column in BOUNDED_FINDING_COLUMNS:
+        if column not in frame:
+            continue
+        values = frame[column].to_numpy(dtype=object)
+        if any(isinstance(v, str) and len(v) > MAX_TEXT for v in values):
+            out = out.assign(**{column: pd.Series([bound_text(v) for v in values], index=frame.index, dtype=object)})
+    return out
+
+
+def bounded_clusters(frame: pd.DataFrame) -> pd.DataFrame:
+    """Duplicate clusters with their merge plans bounded (`bound_plan`)."""
+    if "merge_plan" not in frame:
+        return frame
+    return frame.assign(merge_plan=[bound_plan(p) for p in frame.merge_plan.to_numpy(dtype=object)])
 
 
 def _rows(frame: pd.DataFrame | None, run_id: int) -> list[dict]:

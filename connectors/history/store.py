@@ -15,6 +15,10 @@ reading and writing its own tables on the shared engine:
 - `audit`: who exported, decided, ran or signed in, when, on how many records.
 
 Nothing else touches the history tables.
+
+Opening migrates, one process at a time: two first runs on a fresh store would otherwise both
+create its tables. A SQLite file waits for a busy writer for 30 seconds, or for `?timeout=SECONDS`
+given in its URL.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.errors import HistoryError
@@ -41,6 +46,8 @@ from connectors.history.results import Results
 from connectors.history.runs import Runs
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATION_LOCK = 0x636C65616E63726D  # "cleancrm" in ASCII: the PostgreSQL advisory lock of migrations
+BUSY_TIMEOUT_S = 30.0  # how long a SQLite connection waits for a busy file
 
 
 class HistoryStore:
@@ -71,12 +78,16 @@ class HistoryStore:
         self.url = url
         try:
             if url.startswith("sqlite:///"):
-                Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                folder = Path(url.removeprefix("sqlite:///").partition("?")[0]).expanduser().parent
+                folder.mkdir(parents=True, exist_ok=True)
             self.engine = sa.create_engine(url, pool_pre_ping=True)
             if self.engine.dialect.name == "sqlite":
-                sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+                sa.event.listen(self.engine, "connect", _sqlite_pragmas(self.engine.url))
             if upgrade:
                 self.upgrade()
+        except OSError as exc:
+            raise HistoryError(f"history.url: cannot create the folder {exc.filename} ({exc.strerror}); "
+                               "check the path and its permissions") from None
         except SQLAlchemyError as exc:
             raise HistoryError(f"history.url: cannot open the history store ({short_error(exc)}); "
                                "check the URL") from None
@@ -99,9 +110,21 @@ class HistoryStore:
         return cfg
 
     def upgrade(self, revision: str = "head") -> None:
-        """Bring the schema to `revision`, keeping all data."""
+        """Bring the schema to `revision`, keeping all data; one process at a time.
+
+        The migration holds a lock for its transaction (PostgreSQL: an advisory lock; SQLite:
+        `BEGIN IMMEDIATE`, the file's write lock), so of two processes opening a fresh store, the
+        second finds the tables made and has nothing to do. A store already at the newest revision
+        is not locked at all (it may be read-only).
+        """
         cfg = self.alembic_config()
+        if revision == "head" and self.revision() == ScriptDirectory.from_config(cfg).get_current_head():
+            return
         with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+            elif conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
 
@@ -115,9 +138,18 @@ class HistoryStore:
         self.engine.dispose()
 
 
-def _sqlite_pragmas(dbapi_conn, _record):
-    """Foreign keys on, and wait for a busy file instead of failing (several processes share it)."""
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA foreign_keys = ON")
-    cur.execute("PRAGMA busy_timeout = 30000")
-    cur.close()
+def _sqlite_pragmas(url: sa.URL):
+    """A connect hook: foreign keys on, and wait for a busy file instead of failing (several processes share it)."""
+    timeout = url.query.get("timeout", BUSY_TIMEOUT_S)
+    try:
+        timeout_ms = int(float(timeout) * 1000)
+    except (TypeError, ValueError):
+        raise HistoryError(f"history.url: timeout={timeout!r} is not a number of seconds; e.g. ?timeout=30") from None
+
+    def on_connect(dbapi_conn, _record):
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.execute(f"PRAGMA busy_timeout = {timeout_ms}")
+        cur.close()
+
+    return on_connect

@@ -11,6 +11,7 @@ from connectors.source.database import (
     suggest,
 )
 from connectors.source.guard import WriteRefusedError, refusal_reason
+from connectors.source.privileges import can_write
 
-__all__ = ["FILE_SCHEMES", "Source", "WriteRefusedError", "create_readonly_engine", "fingerprint",
+__all__ = ["FILE_SCHEMES", "Source", "WriteRefusedError", "can_write", "create_readonly_engine", "fingerprint",
            "frame_from_rows", "open_source", "redact", "refusal_reason", "suggest"]

@@ -1,10 +1,10 @@
 """Read-only access to a CRM database: one engine per source, guarded twice.
 
 The database enforces read-only where it can (SQLite `mode=ro`, PostgreSQL
-`default_transaction_read_only`, MySQL/MariaDB `SET SESSION TRANSACTION READ ONLY`), and the
-statement guard (`connectors.source.guard`) refuses any statement that is not a read before it
+`default_transaction_read_only`, MySQL/MariaDB `SET SESSION TRANSACTION READ ONLY`), the
+statement guard (`connectors.source.guard`) refuses any statement that is not one read before it
 reaches the driver, so that even a database that ignores the session setting for DDL is never
-written to.
+written to, and each driver runs one statement per call (`connectors.source.protocol`).
 """
 
 from __future__ import annotations
@@ -27,6 +27,12 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 
 from connectors.errors import SourceError
 from connectors.source.guard import WriteRefusedError, refuse_writes
+from connectors.source.protocol import (
+    check_single_statements,
+    single_statement_cursor,
+    without_multi_statements,
+)
+from connectors.source.sqlite_text import decode_with_replacement
 
 FILE_SCHEMES = ("csv", "xlsx", "xls")
 _NUMERIC_KINDS = ("integer", "floating", "mixed-integer-float", "decimal")
@@ -244,11 +250,17 @@ def create_readonly_engine(url: str, timeout_s: int = 600) -> Engine:
         if backend == "sqlite":
             engine = sa.create_engine(_sqlite_readonly_url(parsed))
             event.listen(engine, "connect", _on_connect_sqlite)
+            event.listen(engine, "connect", decode_with_replacement)
         elif backend in ("postgresql", "postgres"):
             if parsed.drivername in ("postgresql", "postgres"):  # postgres:// as Heroku and others write it
                 parsed = parsed.set(drivername="postgresql+psycopg")
-            opts = f"-c default_transaction_read_only=on -c statement_timeout={int(timeout_s) * 1000}"
-            engine = sa.create_engine(parsed, connect_args={"options": opts, "connect_timeout": 10}, pool_pre_ping=True)
+            # standard_conforming_strings: backslashes in '…' are plain text, as the guard's parser reads them.
+            opts = (f"-c default_transaction_read_only=on -c statement_timeout={int(timeout_s) * 1000}"
+                    " -c standard_conforming_strings=on")
+            connect_args = {"options": opts, "connect_timeout": 10}
+            if parsed.get_driver_name() == "psycopg":
+                connect_args["cursor_factory"] = single_statement_cursor()
+            engine = sa.create_engine(parsed, connect_args=connect_args, pool_pre_ping=True)
             if engine.dialect.driver == "psycopg":
                 event.listen(engine, "connect", _on_connect_psycopg)
         elif backend in ("mysql", "mariadb"):
@@ -256,6 +268,9 @@ def create_readonly_engine(url: str, timeout_s: int = 600) -> Engine:
                 parsed = parsed.set(drivername="mysql+pymysql")
             engine = sa.create_engine(parsed, connect_args={"connect_timeout": 10}, pool_pre_ping=True)
             event.listen(engine, "connect", _mysql_session(timeout_s))
+            if engine.dialect.driver == "pymysql":
+                event.listen(engine, "do_connect", without_multi_statements)
+                event.listen(engine, "connect", check_single_statements)
         else:
             raise SourceError(
                 f"source.url: database {backend!r} is not supported; use sqlite, postgresql, mysql/mariadb, or csv:///DIR"

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from dashboard import context, logic, queries
+from dashboard import access, context, gate, logic, privacy, queries
 
 TIERS = {"exact": "Exact", "likely": "Likely", "review": "Needs review"}
 DECISIONS = {"open": "Open", "confirmed": "Confirmed duplicate", "not_duplicate": "Not a duplicate"}
@@ -15,7 +15,7 @@ DECISIONS = {"open": "Open", "confirmed": "Confirmed duplicate", "not_duplicate"
 ctx = context.get()
 st.title("Duplicates")
 run_id = context.require_run(ctx)
-url, source = ctx.url, ctx.source
+url, source, person = ctx.url, ctx.source, ctx.person
 found = queries.clusters(url, run_id)
 if found.empty:
     st.info(
@@ -63,6 +63,7 @@ order = members.record_key.astype(str).tolist()
 
 st.divider()
 st.subheader(f"Cluster {cid} · {TIERS.get(cluster.tier, cluster.tier)} · score {cluster.score:.2f}")
+owners: dict[str, str | None] = {}  # record key → owner id: whose values this person may see
 if entity not in ctx.cfg.entities:
     st.info(f"`{entity}` is not mapped in the config, so the records' values cannot be read.")
 else:
@@ -75,7 +76,10 @@ else:
         missing = [k for k in order if k not in records.index]
         if missing:
             st.caption(f"No longer in the CRM: {', '.join(missing)}")
+        # Differences are found on the real values, then the values are masked for the person.
         side, differing = logic.side_by_side(records, order)
+        owners = privacy.record_owners(records)
+        side = privacy.side_by_side(person, entity, side, owners)
         survivor = str(cluster.survivor_key) if cluster.survivor_key is not None else None
         side.columns = [f"{k} ★ survivor" if k == survivor else k for k in side.columns]
 
@@ -93,19 +97,24 @@ except ValueError:
 if plan.empty:
     st.caption(f"Keep record {cluster.survivor_key} as it is; no field needs to come from another record.")
 else:
-    st.dataframe(plan.reindex(columns=["field", "keep_value", "from_key", "why"]), hide_index=True, width="stretch",
+    plan = privacy.merge_plan(person, entity, plan.reindex(columns=["field", "keep_value", "from_key", "why"]), owners)
+    st.dataframe(plan, hide_index=True, width="stretch",
                  column_config={"keep_value": "Keep value", "from_key": "From record", "why": "Why"})
 
 st.markdown(f"**Decision:** {DECISIONS.get(cluster.decision, cluster.decision)}")
+if not access.may(person, "decide"):
+    st.info(access.refusal(person, "decide"), icon=":material/lock:")
+    st.stop()
 with st.form(f"decide_{cid}", clear_on_submit=False, border=False):
-    a, b = st.columns(2)
-    who = a.text_input("Your name", key="dup_who")
-    note = b.text_input("Note (optional)", key="dup_note")
+    note = st.text_input("Note (optional)", key="dup_note")
+    st.caption(f"Recorded under your name, **{person.name}**.")
     x, y, _ = st.columns([1, 1, 3])
     confirmed = x.form_submit_button("Confirm duplicate", type="primary", icon=":material/check:")
     rejected = y.form_submit_button("Not a duplicate", icon=":material/close:")
 if confirmed or rejected:
     decision = "confirmed" if confirmed else "not_duplicate"
-    queries.decide(url, source, cid, entity, decision, who, note)
+    queries.decide(url, source, cid, entity, decision, person.name, note)
+    gate.record(ctx, person, "decision", {"cluster": cid, "entity": entity, "decision": decision, "run": run_id,
+                                          "note": note or None}, records=int(cluster["size"]))
     st.toast(f"Cluster {cid}: {DECISIONS[decision].lower()} — saved.")
     st.rerun()

@@ -2,15 +2,37 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time
+
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, context, logic, queries
+from dashboard import access, charts, context, downloads, gate, logic, queries
 
 ctx = context.get()
 st.title("Impact of an intervention")
 context.require_run(ctx)
 url, source = ctx.url, ctx.source
+
+if access.may(ctx.person, "annotate"):
+    with st.expander("Record an intervention", icon=":material/edit_note:"):
+        with st.form("annotate", clear_on_submit=True, border=False):
+            a1, a2, a3 = st.columns([2, 1, 1])
+            ann_name = a1.text_input("What was done", placeholder="Phone clean-up", key="ann_name")
+            ann_date = a2.date_input("On", key="ann_date")
+            ann_scope = a3.text_input("Scope (optional)", placeholder="entity, dimension or check",
+                                      key="ann_scope")
+            ann_note = st.text_input("Note (optional)", key="ann_note")
+            added = st.form_submit_button("Record", icon=":material/add:")
+        if added and not ann_name.strip():
+            st.warning("Name the intervention, e.g. *Phone clean-up*.")
+        elif added:
+            when = datetime.combine(ann_date, time())
+            ann_id = queries.annotate(url, source, ann_name.strip(), when, ann_scope.strip(), ann_note.strip())
+            gate.record(ctx, ctx.person, "annotation", {"id": ann_id, "name": ann_name.strip(),
+                                                        "date": when.date().isoformat(),
+                                                        "scope": ann_scope.strip() or None})
+            st.toast(f"Intervention “{ann_name.strip()}” recorded.")
 completed = ctx.completed
 if len(completed) < 2:
     st.info("A comparison needs two completed runs; only one exists so far. Run the checks again after a clean-up.")
@@ -103,9 +125,18 @@ export = export.reindex(columns=table.columns.tolist() or export.columns.tolist(
 full = pd.concat([export, table], ignore_index=True) if not table.empty else export
 full.insert(0, "run_after", run_b)
 full.insert(0, "run_before", run_a)
-d1, d2 = st.columns([1, 5])
-d1.download_button("Export CSV", logic.export_bytes(full, "csv"), f"cleancrm-impact-{run_a}-{run_b}.csv",
-                   "text/csv", key="impact_csv", icon=":material/download:")
-d2.download_button("Export XLSX", lambda: logic.export_bytes(full, "xlsx"), f"cleancrm-impact-{run_a}-{run_b}.xlsx",
-                   "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="impact_xlsx",
-                   icon=":material/download:")
+if access.may(ctx.person, "export"):
+    detail = {"run_before": int(run_a), "run_after": int(run_b)}
+    d1, d2 = st.columns([1, 5])
+    with d1:
+        downloads.offer(ctx, "Export CSV", logic.export_bytes(full, "csv"), f"cleancrm-impact-{run_a}-{run_b}.csv",
+                        "text/csv", key="impact_csv", what="impact",
+                        detail={**detail, "format": "csv"}, icon=":material/download:")
+    with d2:
+        downloads.offer(ctx, "Export XLSX", lambda: logic.export_bytes(full, "xlsx"),
+                        f"cleancrm-impact-{run_a}-{run_b}.xlsx",
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="impact_xlsx",
+                        what="impact", detail={**detail, "format": "xlsx"},
+                        icon=":material/download:")
+else:
+    st.caption(access.refusal(ctx.person, "export"))

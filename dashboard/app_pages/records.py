@@ -6,14 +6,14 @@ import pandas as pd
 import streamlit as st
 
 from connectors.history import FindingFilter
-from dashboard import context, logic, queries
+from dashboard import access, context, logic, privacy, queries
 
 PAGE_SIZES = (50, 100, 250)
 
 ctx = context.get()
 st.title("Records to fix")
 run_id = context.require_run(ctx)
-url = ctx.url
+url, person = ctx.url, ctx.person
 failing = queries.failing_checks(url, run_id)
 if failing.empty:
     st.success(f"No finding in run {ctx.label(run_id)}: every check passed.")
@@ -33,9 +33,14 @@ c4, c5, c6 = st.columns(3)
 owner = c4.selectbox("Owner", queries.owners(url, run_id), index=None, placeholder="Any owner", key="rec_owner")
 severity = c5.selectbox("Severity", list(logic.SEVERITY_ORDER), index=None, placeholder="Any severity",
                         key="rec_severity")
-search = c6.text_input("Search", placeholder="record id, value, reason or owner", key="rec_search")
+# A search matches stored values: on masked records it would tell what the masks hide.
+searchable = access.sees_all_unmasked(person)
+search = c6.text_input("Search", placeholder="record id, value, reason or owner", key="rec_search",
+                       disabled=not searchable,
+                       help=None if searchable else "Searching by value is for people who see every record "
+                       "unmasked; filter by check, entity, owner or severity instead.")
 flt = FindingFilter(dimension=dimension, check_id=check, entity=entity, owner=owner, severity=severity,
-                    search=search.strip() or None)
+                    search=(search.strip() or None) if searchable else None)
 
 total = queries.findings_count(url, run_id, flt)
 if total == 0:
@@ -51,7 +56,7 @@ page = p2.number_input(f"Page (of {logic.fmt_count(pages)})", min_value=1, max_v
 p3.markdown(f"<div style='padding-top:2rem'><b>{logic.fmt_count(total)}</b> findings match · showing "
             f"{logic.fmt_count((page - 1) * size + 1)}–{logic.fmt_count(min(page * size, total))}</div>",
             unsafe_allow_html=True)
-rows = queries.findings_page(url, run_id, flt, size, (page - 1) * size)
+rows = privacy.findings(person, queries.findings_page(url, run_id, flt, size, (page - 1) * size))
 shown = rows[["record_key", "entity", "check_id", "field", "value", "reason", "suggestion", "owner", "severity",
               "dimension", "column_name"]]
 event = st.dataframe(
@@ -60,7 +65,9 @@ event = st.dataframe(
     column_config={"record_key": "Record", "entity": "Entity", "check_id": "Check", "field": "Field",
                    "value": "Value seen", "reason": "Reason", "suggestion": "Suggested fix", "owner": "Owner",
                    "severity": "Severity", "dimension": "Dimension", "column_name": "Column"})
-st.caption("Select a row to see all of that record's findings and its current values in the CRM.")
+st.caption("Select a row to see all of that record's findings and its current values in the CRM."
+           + ("" if searchable else " Personal data (emails, phones, names, streets) is masked (•••) on the records "
+              "your role does not grant you."))
 
 selected = event.selection.rows if event is not None else []
 if not selected:
@@ -76,7 +83,7 @@ if score:
 left, right = st.columns([3, 2])
 with left:
     st.markdown("**All findings of this record**")
-    allf = queries.record_findings(url, run_id, entity_sel, key)
+    allf = privacy.findings(person, queries.record_findings(url, run_id, entity_sel, key), entity_sel, rec.owner)
     st.dataframe(allf[["dimension", "check_id", "field", "value", "reason", "suggestion", "severity"]],
                  hide_index=True, width="stretch",
                  column_config={"check_id": "Check", "value": "Value seen", "suggestion": "Suggested fix"})
@@ -97,5 +104,6 @@ with right:
                 flagged = set(allf.field.dropna())
                 table = pd.DataFrame({"field": values.index, "value": [logic.fmt_value(v) for v in values.to_numpy()]})
                 table["flagged"] = table.field.str.split(":").str[0].isin(flagged).map({True: "⚠️", False: ""})
+                table = privacy.record_values(person, entity_sel, rec.owner, table)
                 st.dataframe(table, hide_index=True, width="stretch",
                              column_config={"flagged": st.column_config.TextColumn("", width="small")})

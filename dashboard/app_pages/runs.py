@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import context, logic, queries
+from dashboard import access, context, gate, logic, queries
 
 STATUS = {"completed": "✓ completed", "failed": "✗ failed", "running": "… running"}
 
@@ -13,34 +13,43 @@ st.title("Runs")
 url, source = ctx.url, ctx.source
 
 left, right = st.columns([1, 3])
+clicked = False
 with left:
-    clicked = st.button("Run now", type="primary", icon=":material/play_arrow:", key="run_now",
-                        help="Run every configured check on the source now (one run at a time per source).")
+    if access.may(ctx.person, "run"):
+        clicked = st.button("Run now", type="primary", icon=":material/play_arrow:", key="run_now",
+                            help="Run every configured check on the source now (one run at a time per source).")
 with right:
     st.caption("A run reads the CRM read-only and stores its results here; it can take a while on a large CRM. "
-               "Only one run per source runs at a time, whoever started it (scheduler, CLI or dashboard).")
+               "Only one run per source runs at a time, whoever started it (scheduler, CLI or dashboard)."
+               + ("" if access.may(ctx.person, "run") else " " + access.refusal(ctx.person, "run")))
 if clicked:
     from checks.engine import run_checks
     from connectors.errors import CleanCRMError, RunLockedError
 
+    outcome_detail: dict = {"trigger": "dashboard"}
     with st.status("Running the checks…", expanded=False) as status:
         try:
             outcome = run_checks(ctx.cfg, trigger="dashboard")
         except RunLockedError as exc:
+            outcome_detail["outcome"] = "not started: another run is in progress"
             status.update(label="Another run is in progress", state="error")
             st.warning(f"**Not started: another run is in progress.** {exc}. The results will appear here when it "
                        "finishes; refresh in a moment.", icon="⏳")
         except CleanCRMError as exc:
+            outcome_detail["outcome"] = "failed"
             status.update(label="The run failed", state="error")
             st.error(f"**The run failed.**\n\n```\n{exc}\n```")
         except Exception as exc:  # an unexpected failure is stored as a failed run: show it, keep the page
+            outcome_detail["outcome"] = "failed"
             status.update(label="The run failed", state="error")
             st.error(f"**The run failed unexpectedly:** {type(exc).__name__}: {exc}")
         else:
+            outcome_detail.update(outcome="completed", run=outcome.run_id)
             status.update(label=f"Run #{outcome.run_id} completed in {logic.fmt_duration(outcome.seconds)}",
                           state="complete")
             st.success(f"Run #{outcome.run_id} completed in {logic.fmt_duration(outcome.seconds)}; "
                        "the other pages now show it.")
+        gate.record(ctx, ctx.person, "run", outcome_detail)
         queries.clear()
         ctx.completed = queries.completed_runs(url, source)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import context, logic, queries
+from dashboard import access, context, downloads, logic, privacy, queries
 
 ctx = context.get()
 st.title("Worklists")
@@ -33,7 +33,7 @@ lo, hi = c6.slider("Record score", 0, 100, (0, 100), key="wl_score",
 filters = {"dimension": dims or None, "check": checks or None, "entity": entities or None, "owner": owners or None,
            "severity": severities or None, "min_record_score": float(lo) if lo > 0 else None,
            "max_record_score": float(hi) if hi < 100 else None}
-work = queries.worklist(url, run_id, filters)
+work = privacy.worklist(ctx.person, queries.worklist(url, run_id, filters))
 if work.empty:
     st.info("No finding matches these filters; widen them (fewer checks, more owners, a wider score range).")
     st.stop()
@@ -45,12 +45,23 @@ m2.metric("Records", logic.fmt_count(work[["entity", "record_id"]].drop_duplicat
 m3.metric("Owners", logic.fmt_count(len(summary)), border=True)
 
 stamp = f"run{run_id}"
-d1, d2, _ = st.columns([1, 1, 4])
-d1.download_button("Download CSV", lambda: logic.export_bytes(work, "csv"), f"cleancrm-worklist-{stamp}.csv",
-                   "text/csv", key="wl_csv", icon=":material/download:", type="primary")
-d2.download_button("Download XLSX", lambda: logic.export_bytes(work, "xlsx"), f"cleancrm-worklist-{stamp}.xlsx",
-                   "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="wl_xlsx",
-                   icon=":material/download:")
+if access.may(ctx.person, "export"):
+    # What was exported is kept with the entry: the run and the filters (empty ones left out).
+    detail = {"run": run_id, "filters": {k: v for k, v in filters.items() if v is not None}}
+    d1, d2, _ = st.columns([1, 1, 4])
+    with d1:
+        downloads.offer(ctx, "Download CSV", lambda: logic.export_bytes(work, "csv"),
+                        f"cleancrm-worklist-{stamp}.csv", "text/csv", key="wl_csv", what="worklist",
+                        records=len(work), detail={**detail, "format": "csv"}, icon=":material/download:",
+                        type="primary")
+    with d2:
+        downloads.offer(ctx, "Download XLSX", lambda: logic.export_bytes(work, "xlsx"),
+                        f"cleancrm-worklist-{stamp}.xlsx",
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="wl_xlsx",
+                        what="worklist", records=len(work), detail={**detail, "format": "xlsx"},
+                        icon=":material/download:")
+else:
+    st.info(access.refusal(ctx.person, "export"), icon=":material/lock:")
 
 st.subheader("By owner")
 st.dataframe(summary, hide_index=True, width="stretch",

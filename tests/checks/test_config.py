@@ -117,3 +117,86 @@ def test_load_config_file_problems(tmp_path):
     scalar.write_text("just text\n")
     with pytest.raises(ConfigError, match="the file must be a YAML mapping"):
         load_config(scalar)
+
+
+# -- what YAML and the models alone would let through --------------------------------------------------
+MINIMAL_YAML = """\
+source:
+  url: sqlite:///crm.db
+entities:
+  contact:
+    table: contacts
+    key: id
+    fields: {email: email}
+"""
+
+
+def load_text(tmp_path, text: str):
+    path = tmp_path / "cleancrm.yml"
+    path.write_text(text)
+    return load_config(path)
+
+
+def test_a_key_given_twice_is_refused_with_both_lines(tmp_path):
+    text = MINIMAL_YAML + "  contact:\n    table: people\n    key: id\n    fields: {email: mail}\n"
+    with pytest.raises(ConfigError) as caught:
+        load_text(tmp_path, text)
+    assert str(caught.value) == (f"{tmp_path / 'cleancrm.yml'}:8: entities.contact: given twice (first on line 4); "
+                                 "keep one of them")
+    with pytest.raises(ConfigError, match=r":1: source\.url: given twice \(first on line 1\)"):  # a flow mapping
+        load_text(tmp_path, "source: {url: a.db, url: b.db}\n" + MINIMAL_YAML.partition("\n")[2].partition("\n")[2])
+
+
+def test_merge_keys_may_be_overridden_and_aliases_reused(tmp_path):
+    text = MINIMAL_YAML.replace("    table: contacts\n    key: id\n",
+                                "    <<: &keyed {key: id, table: other}\n    table: contacts\n")
+    text += "  lead:\n    <<: *keyed\n    fields: {email: email}\n"
+    cfg = load_text(tmp_path, text)
+    assert cfg.entities["contact"].table == "contacts" and cfg.entities["lead"].table == "other"
+
+
+def test_alias_bombs_are_refused_before_they_expand(tmp_path):
+    bomb = "lol1: &lol1 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+    bomb += "".join(f"lol{i}: &lol{i} [{', '.join([f'*lol{i - 1}'] * 9)}]\n" for i in range(2, 10))
+    with pytest.raises(ConfigError, match=r"lol\d: its aliases expand to more than 100,000 values"):
+        load_text(tmp_path, bomb + MINIMAL_YAML)
+    many = "x: &x deleted = 1\n" + MINIMAL_YAML + "y: [" + ", ".join(["*x"] * 101) + "]\n"
+    with pytest.raises(ConfigError, match=r"y\[100\]: more than 100 YAML aliases"):
+        load_text(tmp_path, many)
+    with pytest.raises(ConfigError, match=r"loop\[0\]: an alias refers to the value that holds it"):
+        load_text(tmp_path, "loop: &loop [*loop]\n" + MINIMAL_YAML)
+
+
+def test_a_mapping_where_a_list_belongs_is_still_reported():
+    assert errors_of({**MINIMAL, "schedule": {"cron": "0 6 * * *"}}) == ["schedule: Input should be a valid list"]
+
+
+def test_problems_across_keys_are_reported_together():
+    lines = errors_of({
+        **MINIMAL,
+        "entities": {"contact": {"table": "contacts", "key": "id", "fields": {"email": "email", "emial": "x"}}},
+        "scoring": {"dimension_weights": {"acuracy": 1}, "severity_weights": {"low": 0, "medium": 0, "high": 0,
+                                                                            "critical": 0}},
+        "alerts": {"rules": [{"name": "down", "kind": "run_failed", "channels": ["ops"]}]},
+        "schedule": [{"name": "n", "cron": "61 25 * * *", "timezone": "Mars/Olympus"}],
+    })
+    assert lines[0].startswith("entities.contact.fields.emial: not a canonical field of contact; did you mean 'email'?")
+    assert "scoring.dimension_weights.acuracy: unknown dimension; did you mean 'accuracy'?" in lines[2]
+    assert lines[1].startswith("scoring.severity_weights: every severity weighs 0")
+    assert lines[3] == "alerts.rules[0] (down).channels: no channel 'ops' under alerts.channels (none defined)"
+    assert lines[4].startswith("schedule[0] (n).timezone: unknown timezone 'Mars/Olympus'")
+    assert lines[5].startswith("schedule[0] (n).cron: '61 25 * * *' is not a valid cron expression")
+    assert errors_of({**MINIMAL, "entities": {}}) == [
+        "entities: none mapped; map at least one entity, e.g. contact: {table: contacts, key: id, fields: {email: email}}"]
+
+
+def test_the_scheduler_reads_cron_as_the_config_checks_it():
+    from checks.app.schedule import build_triggers
+    from checks.config import Config, ScheduleEntry, SourceConfig, schedule_problems
+
+    entries = [ScheduleEntry(name="a", cron="0 6 * * 8"), ScheduleEntry(name="b", cron="0 6 * * 1-5", timezone="Mars")]
+    cfg = Config(source=SourceConfig(url="sqlite:///x.db"), entities={}, schedule=entries)
+    with pytest.raises(ConfigError) as caught:
+        build_triggers(cfg)
+    assert str(caught.value).splitlines() == schedule_problems(entries)
+    assert "weekday '8' is out of range" in str(caught.value)

@@ -18,6 +18,7 @@ from checks.masking import mask, mask_findings
     pytest.param("country", "US", "US", id="not-personal"),
     pytest.param("email", None, None, id="missing"),
     pytest.param(None, "jane@acme.com", "jane@acme.com", id="no-field"),
+    pytest.param(float("nan"), "jane@acme.com", "jane@acme.com", id="field-read-back-as-nan"),
 ])
 def test_mask(field, value, shown):
     assert mask(field, value) == shown
@@ -32,3 +33,13 @@ def test_mask_findings_masks_value_and_suggestion_by_field():
     only_phone = mask_findings(frame, only={"phone"})
     assert only_phone.value.tolist() == ["Jane@Acme.com", "USA", "+44 ••• ••• 0018"]
     assert frame.value.iat[0] == "Jane@Acme.com"  # the caller's frame is left alone
+
+
+def test_instructions_are_not_masked_but_fixed_values_are():
+    frame = pd.DataFrame({"field": ["phone", "last_name", "last_name", "email"],
+                          "value": ["12", "SMITH", "Acme Inc.", "ann@gmial.com"],
+                          "suggestion": ["re-enter the number with its country code", "Smith",
+                                         "move it to the company field", "ann@gmail.com"]})
+    out = mask_findings(frame)
+    assert out.suggestion.tolist() == ["re-enter the number with its country code", "S.",
+                                       "move it to the company field", "a•••@gmail.com"]

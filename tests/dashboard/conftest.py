@@ -19,12 +19,16 @@ class DemoHistory:
     cfg: Config
     store: HistoryStore
     run_ids: list[int]
+    pristine: Path  # a copy of the demo folder made before any test wrote decisions or audit entries
 
 
 @pytest.fixture(scope="session")
 def demo_history(tmp_path_factory) -> DemoHistory:
     path, store, ids = demo_with_history(tmp_path_factory.mktemp("demo"))
-    return DemoHistory(path, load_config(path), store, ids)
+    pristine = tmp_path_factory.mktemp("demo-pristine")
+    for name in ("crm.db", "cleancrm-history.db", "cleancrm.yml"):
+        shutil.copy(path.parent / name, pristine / name)
+    return DemoHistory(path, load_config(path), store, ids, pristine)
 
 
 @pytest.fixture()

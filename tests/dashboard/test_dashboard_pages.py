@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import launch, logic
+from dashboard import access, launch, logic
 
 APP = str(launch.APP)
 
@@ -101,11 +101,14 @@ def test_duplicates_show_clusters_and_store_decisions(monkeypatch, demo_history)
     assert "field(s) whose values differ" in body
     side = at.dataframe[1].value
     assert any("survivor" in c for c in side.columns)
-    at.text_input(key="dup_who").set_value("steward")
+    assert not [t for t in at.text_input if t.label == "Your name"]  # recorded under the signed-in name
     at.button[1].click().run()  # "Not a duplicate" in the form of the shown (first) cluster
     assert not at.exception
     rows = demo_history.store.decisions.list(demo_history.cfg.name)
-    assert ((rows.decision == "not_duplicate") & (rows.decided_by == "steward")).any()
+    local = access.local_admin().name  # no users configured: whoever uses this computer, as admin
+    assert ((rows.decision == "not_duplicate") & (rows.decided_by == local)).any()
+    audit = demo_history.store.audit.list(demo_history.cfg.name, "decision")
+    assert (audit.actor == local).any()
 
 
 def test_duplicates_absent_is_explained(monkeypatch, demo_history):

@@ -1,7 +1,9 @@
 """The real dashboard (`streamlit run` on a free port) driven by Debian's chromium through Playwright.
 
 The tests skip when /usr/bin/chromium is absent, unless CLEANCRM_REQUIRE_SERVERS=1 (CI), where they
-fail. Screenshots of every page go to test-artifacts/screenshots/ (git-ignored).
+fail. Screenshots of every page go to test-artifacts/screenshots/ (git-ignored). Besides the
+dashboard without users (this computer only), two servers have users who sign in: one with the
+default session length, one whose sessions end after a minute.
 """
 
 from __future__ import annotations
@@ -11,11 +13,15 @@ import socket
 import subprocess
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from checks.config import load_config
+from connectors.history import HistoryStore
 from dashboard.launch import streamlit_command
+from tests.dashboard.secured import busiest_owner, secured_copy
 from tests.support.synthetic_history import demo_with_history
 
 CHROMIUM = "/usr/bin/chromium"
@@ -46,12 +52,13 @@ def demo(tmp_path_factory):
     return {"config": config, "store": store, "runs": ids}
 
 
-@pytest.fixture(scope="session")
-def server(demo, chromium_path, tmp_path_factory):
+@contextmanager
+def serve(config: Path, tmp_path_factory, name: str):
+    """Run `streamlit run` on `config` on a free port until the block ends; yields its base URL."""
     port = _free_port()
-    log = tmp_path_factory.mktemp("e2e-log") / "streamlit.log"
-    cmd = streamlit_command(demo["config"], port=port, headless=True, address="127.0.0.1")
-    cwd = tmp_path_factory.mktemp("e2e-cwd")  # not the checkout: the theme must come from the flags
+    log = tmp_path_factory.mktemp(f"{name}-log") / "streamlit.log"
+    cmd = streamlit_command(config, port=port, headless=True, address="127.0.0.1")
+    cwd = tmp_path_factory.mktemp(f"{name}-cwd")  # not the checkout: the theme must come from the flags
     with open(log, "w") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=cwd)
     base = f"http://127.0.0.1:{port}"
@@ -74,6 +81,39 @@ def server(demo, chromium_path, tmp_path_factory):
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session")
+def server(demo, chromium_path, tmp_path_factory):
+    """The dashboard on the demo without users: this computer only, everyone admin."""
+    with serve(demo["config"], tmp_path_factory, "e2e") as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def secured(demo, tmp_path_factory):
+    """A copy of the demo with ann (admin), sam (steward of one owner's contacts) and vera (viewer)."""
+    owner = busiest_owner(demo["store"].findings.of_run(demo["runs"][-1]))
+    path = secured_copy(demo["config"].parent, tmp_path_factory.mktemp("e2e-secured"), ["contact"], [owner])
+    cfg = load_config(path)
+    return {"config": path, "cfg": cfg, "store": HistoryStore(cfg.history_url()), "owner": owner,
+            "run": demo["runs"][-1]}
+
+
+@pytest.fixture(scope="session")
+def secured_server(secured, chromium_path, tmp_path_factory):
+    """The dashboard on the copy with users: the sign-in page first."""
+    with serve(secured["config"], tmp_path_factory, "e2e-secured") as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def short_session_server(demo, chromium_path, tmp_path_factory):
+    """The dashboard with users whose sessions end after one minute; yields (base URL, config)."""
+    path = secured_copy(demo["config"].parent, tmp_path_factory.mktemp("e2e-short"), ["contact"], [],
+                        session_minutes=1)
+    with serve(path, tmp_path_factory, "e2e-short") as base:
+        yield base, load_config(path)
 
 
 @pytest.fixture(scope="session")

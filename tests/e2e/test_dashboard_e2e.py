@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import io
 import re
-import time
 
 import pandas as pd
 import pytest
+
+from tests.e2e.browsing import click_grid_row, idle, pick
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -20,37 +21,12 @@ READY = {"overview": "[data-testid=stPlotlyChart] .main-svg", "trends": "[data-t
          "runs": "[data-testid=stDataFrame] canvas"}
 
 
-def idle(page, settle: float = 0.6) -> None:
-    """Wait until the script run is over (the 'Running…' indicator gone) and the page has drawn."""
-    page.wait_for_selector("[data-testid=stAppViewContainer]")
-    time.sleep(0.3)
-    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')"
-                           " && !document.querySelector('[data-testid=stSkeleton]')", timeout=60_000)
-    time.sleep(settle)
-
-
 def open_page(page, server, name: str) -> None:
     page.goto(f"{server}/{PAGES[name]}")
     idle(page)
     page.get_by_role("heading", level=1).first.wait_for()
     page.locator(READY[name]).first.wait_for(state="visible", timeout=60_000)
     idle(page, 1.0)
-
-
-def pick(page, label: str, option: str) -> None:
-    """Choose `option` in the selectbox labelled `label`."""
-    box = page.get_by_test_id("stSelectbox").filter(has=page.get_by_text(label, exact=True)).first
-    box.click()
-    page.get_by_role("option", name=re.compile(rf"^{re.escape(option)}")).first.click()
-    idle(page)
-
-
-def click_grid_row(page, grid_index: int, row: int) -> None:
-    """Tick the selection box of a row of a st.dataframe (a canvas grid)."""
-    grid = page.get_by_test_id("stDataFrame").nth(grid_index)
-    grid.scroll_into_view_if_needed()
-    grid.click(position={"x": 18, "y": 35 * (row + 1) + 17})  # header and rows are 35 px high
-    idle(page)
 
 
 def test_every_page_renders_and_is_screenshotted(page, server, screenshots):

@@ -18,6 +18,7 @@ import pandas as pd
 
 from checks.config import ScoringConfig
 from checks.scoring import record_scores, score_table
+from checks.values import as_keys
 from connectors.history import HistoryStore
 
 AGE_LABELS = ("< 30 days", "30–90 days", "90 days–1 year", "1–2 years", "> 2 years")
@@ -225,15 +226,6 @@ def _clusters(spec: SyntheticSpec, rng: np.random.Generator) -> tuple[pd.DataFra
     return pd.DataFrame(rows), pd.DataFrame(members)
 
 
-def key_text(value) -> str | None:
-    """A key as stored in the history: `12`, not `12.0`; None for a missing one."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def spec_from_source(cfg, runs: int = 12, **kwargs) -> SyntheticSpec:
     """A spec whose findings name the real records (and values) of the config's source."""
     from connectors.mapping import KEY, EntityQuery
@@ -246,7 +238,7 @@ def spec_from_source(cfg, runs: int = 12, **kwargs) -> SyntheticSpec:
             fields = [f for f in ent.fields if f != "phone"] + (["phone"] if "phone" in ent.fields else [])
             sql, cols = EntityQuery(source, entity, ent).select(fields)
             frame = source.read_frame(sql)
-            frame[KEY] = frame[KEY].map(key_text)
+            frame[KEY] = as_keys(frame[KEY])
             frame = frame.drop_duplicates(KEY).set_index(KEY)
             # A field read from several columns (phone, mobile) shows its first one.
             for fc in cols:
@@ -255,7 +247,7 @@ def spec_from_source(cfg, runs: int = 12, **kwargs) -> SyntheticSpec:
             keys[entity] = frame.index.tolist()
             values[entity] = frame
             if "owner_id" in frame.columns:
-                owners[entity] = frame["owner_id"].map(key_text)
+                owners[entity] = as_keys(frame["owner_id"])
     finally:
         source.close()
     return SyntheticSpec(source_name=cfg.name, keys=keys, runs=runs, values=values, owners=owners, **kwargs)

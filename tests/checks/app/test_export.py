@@ -13,6 +13,8 @@ from checks.app.export import (
     WORKLIST_COLUMNS,
     build_worklist,
     export_bytes,
+    mask_duplicate_worklist,
+    mask_worklist,
     owner_summary,
     write_export,
 )
@@ -115,3 +117,30 @@ def test_csv_and_xlsx_files(stored, tmp_path):
     assert book.sheetnames == ["worklist"]
     with pytest.raises(ValueError, match="csv or xlsx"):
         write_export(work, tmp_path / "w.txt", "txt")
+
+
+def test_mask_worklist(stored):
+    store, run_id = stored
+    work = build_worklist(store, run_id)
+    masked = mask_worklist(work)
+    assert list(masked.columns) == WORKLIST_COLUMNS and masked.record_id.tolist() == work.record_id.tolist()
+    by_key = {(r.record_id, r.field): (r.current_value, r.suggested_fix) for r in masked.itertuples()}
+    assert by_key[("1", "email")] == ("a•••@x.com", "a•••@x.com")
+    assert by_key[("1", "phone")] == ("••• ••• 0132", "+1 ••• ••• 0132")
+    assert pd.isna(by_key[("7", "owner_id")][0])  # no value to mask
+    assert work.current_value.iat[1] == "a..b@x.com"  # the worklist itself is left alone
+    unfielded = work.assign(field=[None, float("nan"), "email", "phone", "owner_id"])  # no field: kept as is
+    assert mask_worklist(unfielded).current_value.tolist()[:2] == work.current_value.tolist()[:2]
+
+
+def test_mask_duplicate_worklist():
+    import json
+
+    plan = json.dumps([{"field": "email", "keep_value": "jane@acme.com", "from_key": "1", "why": "survivor"},
+                       {"field": "country", "keep_value": "DE", "from_key": "1", "why": "same"}])
+    work = pd.DataFrame({"cluster_id": ["c", "c"], "record_id": ["1", "2"], "merge_plan": [plan, plan]})
+    masked = mask_duplicate_worklist(work)
+    steps = json.loads(masked.merge_plan.iat[1])
+    assert [s["keep_value"] for s in steps] == ["j•••@acme.com", "DE"]
+    assert work.merge_plan.iat[0] == plan
+    assert mask_duplicate_worklist(work.iloc[:0]).empty

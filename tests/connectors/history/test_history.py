@@ -14,6 +14,7 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
@@ -23,6 +24,7 @@ from alembic.script import ScriptDirectory
 from checks.config import load_config
 from checks.demo import generate_demo
 from checks.engine import measure, open_checked_source, plan, run_checks
+from connectors.errors import HistoryError
 from connectors.history import HistoryStore, schema
 from connectors.history import runs as runs_module
 
@@ -231,4 +233,48 @@ def test_compare_counts_fixed_still_and_newly_failing(demo, history_url, tmp_pat
         assert tuple(table.loc[key, ["fixed", "still_failing", "newly_failing"]]) == (
             len(s["a"] - s["b"]), len(s["a"] & s["b"]), len(s["b"] - s["a"])), key
     assert store.findings.compare(a.run_id, a.run_id).fixed.sum() == 0
+    store.close()
+
+
+# -- the store failing, and a stop just after storing ------------------------------------------------------
+EMPTY_RESULT = SimpleNamespace(check_results=None, scores=None, findings=None, record_scores=None, overall=90.0)
+
+
+def test_the_store_failing_while_writing_is_one_line_and_a_failed_run(history_url, monkeypatch):
+    store = HistoryStore(history_url)
+    run_id = store.runs.start("demo", AS_OF)
+
+    def insert(conn, table, rows):
+        raise sa.exc.OperationalError("INSERT INTO findings …", {}, Exception("disk I/O error\nmore detail"))
+
+    monkeypatch.setattr(runs_module, "_insert", insert)
+    with pytest.raises(HistoryError) as caught, store.runs.failing_on_error(run_id):
+        store.runs.complete(run_id, EMPTY_RESULT)
+    message = str(caught.value)
+    assert message.startswith("history: the run could not be stored (disk I/O error)") and "\n" not in message
+    row = run_row(store, run_id)
+    assert (row.status, row.error) == ("failed", message)
+    store.close()
+
+
+def test_a_stop_just_after_the_results_were_stored_keeps_the_run_completed(history_url):
+    store = HistoryStore(history_url)
+    run_id = store.runs.start("demo", AS_OF)
+    with pytest.raises(RuntimeError), store.runs.failing_on_error(run_id):
+        store.runs.complete(run_id, EMPTY_RESULT)
+        raise RuntimeError("SIGTERM between the commit and the end of the run")
+    assert run_row(store, run_id).status == "completed"  # failing marks running runs only
+    store.close()
+
+
+def test_a_store_at_the_newest_revision_opens_without_writing(history_url, tmp_path):
+    HistoryStore(history_url).close()
+    if history_url.startswith("sqlite:///"):
+        path = Path(history_url.removeprefix("sqlite:///"))
+        before = path.stat().st_mtime_ns, path.read_bytes()
+        store = HistoryStore(history_url)  # no migration lock taken: a read-only copy opens too
+        assert (path.stat().st_mtime_ns, path.read_bytes()) == before
+    else:
+        store = HistoryStore(history_url)
+    assert store.revision() in ScriptDirectory.from_config(store.alembic_config()).get_heads()
     store.close()

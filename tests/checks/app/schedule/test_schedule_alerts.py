@@ -159,9 +159,11 @@ def test_concurrent_evaluations_send_one_alert(make_cfg, store, demo_dir, webhoo
 
 def test_bad_rules_are_reported_together(make_cfg):
     cfg = make_cfg(alerts={"channels": {"mail": {"type": "email"}}, "rules": [
-        {"name": "a", "kind": "score_below", "scope": "completenes", "channels": ["slack"]},
+        {"name": "a", "kind": "score_below", "scope": "completenes", "channels": ["mail"]},
         {"name": "a", "kind": "run_failed"}]})
+    cfg.alerts.rules[0].channels = ["slack"]  # (loading refuses an unknown channel already: test_config_errors)
     with pytest.raises(ConfigError) as err:
+
         alerts.validate_rules(cfg)
     text = str(err.value)
     assert "alerts.rules[0] (a).threshold: required for score_below" in text
