@@ -55,19 +55,16 @@ def _region_rule(region: str) -> tuple[str, str, tuple[str, ...]] | None:
 def _rewritten_after_code(code: int) -> tuple[bool, tuple[re.Pattern, ...]]:
     """Whether phonenumbers may rewrite a national number written after `+code`, and on what start.
 
-    After the country code, phonenumbers still strips (or transforms) a trunk prefix it finds:
-    `+44 (0)20 …` becomes `+4420…`, Gabon drops a 0, Norfolk Island adds a 3. Such numbers need
-    the full parse; (always, for a code with a transform rule).
+    After the country code, phonenumbers still strips (or transforms) a trunk prefix it finds, with
+    the rules of the code's main region: `+44 (0)20 …` becomes `+4420…`, Gabon drops a 0, Norfolk
+    Island adds a 3. Such numbers need the full parse (always, for a main region with a transform rule).
     """
-    patterns, transform = [], False
-    for region in COUNTRY_CODE_TO_REGION_CODE.get(code, ()):
-        meta = PhoneMetadata.metadata_for_region(region)
-        if meta is None:
-            continue
-        transform |= meta.national_prefix_transform_rule is not None
-        if meta.national_prefix_for_parsing:
-            patterns.append(re.compile(meta.national_prefix_for_parsing))
-    return transform, tuple(patterns)
+    regions = COUNTRY_CODE_TO_REGION_CODE.get(code, ())
+    meta = PhoneMetadata.metadata_for_region(regions[0]) if regions else None
+    if meta is None:
+        return False, ()
+    patterns = (re.compile(meta.national_prefix_for_parsing),) if meta.national_prefix_for_parsing else ()
+    return meta.national_prefix_transform_rule is not None, patterns
 
 
 def fast_e164(raw: str, region: str | None) -> str | None:
