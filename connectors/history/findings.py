@@ -1,16 +1,30 @@
-"""Findings: the failing records of a run, filtered, counted and paged in SQL, and compared between runs."""
+"""Findings: the failing records of a run, filtered, counted and paged, and compared between runs.
+
+A run's findings and record scores are read as Arrow tables (`connectors.history.segments`) and
+queried with DuckDB in process: a filter over a million findings takes milliseconds, and only the
+rows asked for become a frame. Each finding is joined to its check's dimension from `check_results`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import duckdb
 import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
 
-from connectors.history import schema
+from connectors.history import schema, segments
 from connectors.history.part import StorePart
 
 NO_OWNER = "(no owner)"  # the owner filter value that selects findings of records without an owner
+
+# What the Records page shows of a finding, in this order.
+SHOWN_COLUMNS = "f.id, f.entity, f.record_key, c.dimension, f.check_id, f.field, f.column_name, f.value, " \
+                "f.reason, f.suggestion, f.severity, f.owner"
+RUN_COLUMNS = "f.check_id, c.dimension, f.entity, f.record_key, f.field, f.column_name, f.value, f.reason, " \
+              "f.suggestion, f.severity, f.owner"
+JOINED = "findings f JOIN checks c ON c.check_id = f.check_id AND c.entity = f.entity"
 
 
 @dataclass(frozen=True)
@@ -25,29 +39,45 @@ class FindingFilter:
     search: str | None = None
 
 
-def _select(run_id: int, flt: FindingFilter, columns) -> sa.Select:
-    """SELECT `columns` over findings of a run joined to their check's dimension, filtered."""
-    findings, results = schema.findings, schema.check_results
-    q = (sa.select(*columns)
-         .join(results, (results.c.run_id == findings.c.run_id) & (results.c.check_id == findings.c.check_id)
-               & (results.c.entity == findings.c.entity))
-         .where(findings.c.run_id == run_id))
-    if flt.dimension:
-        q = q.where(results.c.dimension == flt.dimension)
-    if flt.check_id:
-        q = q.where(findings.c.check_id == flt.check_id)
-    if flt.entity:
-        q = q.where(findings.c.entity == flt.entity)
+class _Where:
+    """A WHERE clause built from conditions with `?` parameters (values are never spliced into the SQL)."""
+
+    def __init__(self):
+        self.terms: list[str] = []
+        self.params: list = []
+
+    def add(self, term: str, *params) -> None:
+        self.terms.append(term)
+        self.params.extend(params)
+
+    def any_of(self, column: str, values: list) -> None:
+        """`column` is one of `values`."""
+        self.add(f"{column} IN ({', '.join('?' * len(values))})" if values else "FALSE", *values)
+
+    def owners(self, values: list[str]) -> None:
+        """The owner is one of `values`; NO_OWNER among them also selects records without one."""
+        named = [v for v in values if v != NO_OWNER]
+        term = f"f.owner IN ({', '.join('?' * len(named))})" if named else "FALSE"
+        self.add(f"({term} OR f.owner IS NULL)" if NO_OWNER in values else term, *named)
+
+    def sql(self) -> str:
+        return " WHERE " + " AND ".join(self.terms) if self.terms else ""
+
+
+def _filtered(flt: FindingFilter) -> _Where:
+    """The WHERE clause of a FindingFilter."""
+    where = _Where()
+    for column, value in (("c.dimension", flt.dimension), ("f.check_id", flt.check_id), ("f.entity", flt.entity),
+                          ("f.severity", flt.severity)):
+        if value:
+            where.add(f"{column} = ?", value)
     if flt.owner:
-        q = q.where(findings.c.owner.is_(None) if flt.owner == NO_OWNER else findings.c.owner == flt.owner)
-    if flt.severity:
-        q = q.where(findings.c.severity == flt.severity)
+        where.owners([flt.owner])
     if flt.search:
         like = f"%{flt.search.strip().lower()}%"
-        q = q.where(sa.or_(sa.func.lower(findings.c.record_key).like(like), sa.func.lower(findings.c.value).like(like),
-                           sa.func.lower(findings.c.reason).like(like),
-                           sa.func.lower(sa.func.coalesce(findings.c.owner, "")).like(like)))
-    return q
+        where.add("(lower(f.record_key) LIKE ? OR lower(f.value) LIKE ? OR lower(f.reason) LIKE ? "
+                  "OR lower(coalesce(f.owner, '')) LIKE ?)", like, like, like, like)
+    return where
 
 
 def _many(value) -> list | None:
@@ -60,48 +90,41 @@ class Findings(StorePart):
 
     def of_run(self, run_id: int, check_id: str | None = None, dimension: str | None = None,
                entity: str | None = None, limit: int | None = None, offset: int = 0) -> pd.DataFrame:
-        """Findings of a run, filtered; joined with the check's dimension."""
-        findings, results = schema.findings, schema.check_results
-        columns = [findings.c.run_id, findings.c.check_id, results.c.dimension, findings.c.entity,
-                   findings.c.record_key, findings.c.field, findings.c.column_name, findings.c.value,
-                   findings.c.reason, findings.c.suggestion, findings.c.severity, findings.c.owner]
-        flt = FindingFilter(dimension=dimension, check_id=check_id, entity=entity)
-        q = _select(run_id, flt, columns).order_by(findings.c.id)
-        if limit is not None:
-            q = q.limit(limit).offset(offset)
-        return self._frame(q)
+        """Findings of a run in the order they were found, filtered; joined with the check's dimension."""
+        where = _filtered(FindingFilter(dimension=dimension, check_id=check_id, entity=entity))
+        page = "" if limit is None else f" LIMIT {int(limit)} OFFSET {int(offset)}"
+        frame = self._query(run_id, f"SELECT ? AS run_id, {RUN_COLUMNS} FROM {JOINED}{where.sql()} ORDER BY f.id{page}",
+                            [run_id, *where.params])
+        return frame
 
     def count(self, run_id: int, flt: FindingFilter) -> int:
         """How many findings match."""
-        with self.engine.connect() as conn:
-            return int(conn.execute(_select(run_id, flt, [sa.func.count()])).scalar() or 0)
+        where = _filtered(flt)
+        return int(self._query(run_id, f"SELECT count(*) AS n FROM {JOINED}{where.sql()}", where.params).n.iloc[0])
 
     def page(self, run_id: int, flt: FindingFilter, limit: int, offset: int) -> pd.DataFrame:
-        """One page of matching findings (LIMIT/OFFSET in SQL), in a stable order."""
-        findings = schema.findings
-        q = (self._shown(run_id, flt)
-             .order_by(findings.c.entity, findings.c.check_id, findings.c.record_key, findings.c.id)
-             .limit(limit).offset(offset))
-        return self._frame(q)
+        """One page of matching findings, in a stable order."""
+        where = _filtered(flt)
+        return self._query(run_id, f"SELECT {SHOWN_COLUMNS} FROM {JOINED}{where.sql()} "
+                           f"ORDER BY f.entity, f.check_id, f.record_key, f.id LIMIT {int(limit)} OFFSET {int(offset)}",
+                           where.params)
 
     def of_record(self, run_id: int, entity: str, record_key: str) -> pd.DataFrame:
         """Every finding of one record in a run."""
-        findings = schema.findings
-        q = (self._shown(run_id, FindingFilter(entity=entity))
-             .where(findings.c.record_key == record_key).order_by(findings.c.check_id))
-        return self._frame(q)
+        where = _filtered(FindingFilter(entity=entity))
+        where.add("f.record_key = ?", str(record_key))
+        return self._query(run_id, f"SELECT {SHOWN_COLUMNS} FROM {JOINED}{where.sql()} ORDER BY f.check_id, f.id",
+                           where.params)
 
     def record_score(self, run_id: int, entity: str, record_key: str) -> dict | None:
         """The record's score row, if it has findings."""
-        records = schema.record_scores
-        frame = self._frame(sa.select(records).where(records.c.run_id == run_id, records.c.entity == entity,
-                                                     records.c.record_key == record_key))
+        frame = self._query(run_id, "SELECT ? AS run_id, entity, record_key, score, failed_checks, owner FROM records "
+                            "WHERE entity = ? AND record_key = ?", [run_id, entity, str(record_key)])
         return None if frame.empty else frame.iloc[0].to_dict()
 
     def owners(self, run_id: int) -> list[str]:
         """Distinct owners of the run's findings (NO_OWNER first when some have none)."""
-        findings = schema.findings
-        frame = self._frame(sa.select(findings.c.owner).where(findings.c.run_id == run_id).distinct())
+        frame = self._query(run_id, "SELECT DISTINCT owner FROM findings", [])
         values = sorted(str(v) for v in frame.owner.dropna())
         return ([NO_OWNER] if frame.owner.isna().any() else []) + values
 
@@ -114,64 +137,61 @@ class Findings(StorePart):
         Filters take one value or a list; `owner=NO_OWNER` selects unowned records; the record
         score bounds are inclusive (a record without a score row scores 100).
         """
-        findings, results, records = schema.findings, schema.check_results, schema.record_scores
-        q = (sa.select(findings.c.record_key.label("record_id"), findings.c.entity, findings.c.owner,
-                       records.c.score.label("record_score"), findings.c.check_id, results.c.dimension,
-                       findings.c.severity, findings.c.field, findings.c.column_name.label("column"),
-                       findings.c.value.label("current_value"), findings.c.reason,
-                       findings.c.suggestion.label("suggested_fix"))
-             .join(results, (results.c.run_id == findings.c.run_id) & (results.c.check_id == findings.c.check_id)
-                   & (results.c.entity == findings.c.entity))
-             .outerjoin(records, (records.c.run_id == findings.c.run_id) & (records.c.entity == findings.c.entity)
-                        & (records.c.record_key == findings.c.record_key))
-             .where(findings.c.run_id == run_id))
-        for column, value in ((results.c.dimension, dimension), (findings.c.check_id, check),
-                              (findings.c.entity, entity), (findings.c.severity, severity)):
+        where = _Where()
+        for column, value in (("c.dimension", dimension), ("f.check_id", check), ("f.entity", entity),
+                              ("f.severity", severity)):
             if (values := _many(value)) is not None:
-                q = q.where(column.in_(values))
+                where.any_of(column, values)
         if (owners := _many(owner)) is not None:
-            named = [o for o in owners if o != NO_OWNER]
-            cond = findings.c.owner.in_(named) if named else sa.false()
-            q = q.where(sa.or_(cond, findings.c.owner.is_(None)) if NO_OWNER in owners else cond)
-        score = sa.func.coalesce(records.c.score, 100.0)
+            where.owners(owners)
         if min_record_score is not None:
-            q = q.where(score >= min_record_score)
+            where.add("coalesce(r.score, 100.0) >= ?", float(min_record_score))
         if max_record_score is not None:
-            q = q.where(score <= max_record_score)
-        q = q.order_by(sa.func.coalesce(findings.c.owner, "~"), findings.c.entity, findings.c.record_key,
-                       findings.c.check_id, findings.c.id)
-        return self._frame(q)
+            where.add("coalesce(r.score, 100.0) <= ?", float(max_record_score))
+        sql = (f"SELECT f.record_key AS record_id, f.entity, f.owner, r.score AS record_score, f.check_id, "
+               f"c.dimension, f.severity, f.field, f.column_name AS \"column\", f.value AS current_value, f.reason, "
+               f"f.suggestion AS suggested_fix FROM {JOINED} "
+               f"LEFT JOIN records r ON r.entity = f.entity AND r.record_key = f.record_key{where.sql()} "
+               f"ORDER BY coalesce(f.owner, '~'), f.entity, f.record_key, f.check_id, f.id")
+        return self._query(run_id, sql, where.params)
 
     # -- before and after -------------------------------------------------------------------------
     def failing_keys(self, run_id: int) -> pd.DataFrame:
         """Distinct (check, entity, record) failing in a run: the unit of before/after comparison."""
-        findings = schema.findings
-        q = (sa.select(findings.c.check_id, findings.c.entity, findings.c.record_key)
-             .where(findings.c.run_id == run_id).distinct())
-        return self._frame(q)
+        return self._query(run_id, "SELECT DISTINCT check_id, entity, record_key FROM findings "
+                           "ORDER BY check_id, entity, record_key", [])
 
     def compare(self, run_a: int, run_b: int) -> pd.DataFrame:
         """Per check and entity: records fixed, still failing and newly failing from A to B."""
-        a, b = self.failing_keys(run_a), self.failing_keys(run_b)
-        keys = ["check_id", "entity", "record_key"]
-        merged = a.assign(in_a=True).merge(b.assign(in_b=True), on=keys, how="outer")
-        merged["state"] = "still_failing"
-        merged.loc[merged.in_b.isna(), "state"] = "fixed"
-        merged.loc[merged.in_a.isna(), "state"] = "newly_failing"
-        table = merged.pivot_table(index=["check_id", "entity"], columns="state", values="record_key",
-                                   aggfunc="count", fill_value=0)
-        for col in ("fixed", "still_failing", "newly_failing"):
-            if col not in table:
-                table[col] = 0
-        table = table[["fixed", "still_failing", "newly_failing"]].reset_index()
-        table.columns.name = None
-        return table.sort_values(["check_id", "entity"]).reset_index(drop=True)
+        con = duckdb.connect()
+        con.register("a", segments.read(self.engine, run_a, segments.FINDINGS))
+        con.register("b", segments.read(self.engine, run_b, segments.FINDINGS))
+        return con.execute(
+            "WITH ka AS (SELECT DISTINCT check_id, entity, record_key FROM a), "
+            "kb AS (SELECT DISTINCT check_id, entity, record_key FROM b) "
+            "SELECT coalesce(ka.check_id, kb.check_id) AS check_id, coalesce(ka.entity, kb.entity) AS entity, "
+            "count(*) FILTER (WHERE kb.record_key IS NULL) AS fixed, "
+            "count(*) FILTER (WHERE ka.record_key IS NOT NULL AND kb.record_key IS NOT NULL) AS still_failing, "
+            "count(*) FILTER (WHERE ka.record_key IS NULL) AS newly_failing "
+            "FROM ka FULL OUTER JOIN kb USING (check_id, entity, record_key) "
+            "GROUP BY 1, 2 ORDER BY 1, 2").df()
 
-    @staticmethod
-    def _shown(run_id: int, flt: FindingFilter) -> sa.Select:
-        """The columns the Records page shows, over the filtered findings of a run."""
-        findings, results = schema.findings, schema.check_results
-        return _select(run_id, flt, [
-            findings.c.id, findings.c.entity, findings.c.record_key, results.c.dimension, findings.c.check_id,
-            findings.c.field, findings.c.column_name, findings.c.value, findings.c.reason, findings.c.suggestion,
-            findings.c.severity, findings.c.owner])
+    def _query(self, run_id: int, sql: str, params: list) -> pd.DataFrame:
+        """Run `sql` over the run's tables `findings`, `records` (record scores) and `checks` (its check results)."""
+        con = duckdb.connect()
+        con.register("findings", segments.read(self.engine, run_id, segments.FINDINGS))
+        con.register("records", segments.read(self.engine, run_id, segments.RECORD_SCORES))
+        con.register("checks", self._checks(run_id))
+        return con.execute(sql, params).df()
+
+    def _checks(self, run_id: int) -> pa.Table:
+        """The run's checks with their dimension (the join key of a finding's dimension).
+
+        Handed to DuckDB as Arrow, like the findings: a pandas frame of them in the same join
+        crashed DuckDB 1.4.4.
+        """
+        results = schema.check_results
+        frame = self._frame(sa.select(results.c.check_id, results.c.entity, results.c.dimension)
+                            .where(results.c.run_id == run_id))
+        return pa.table({name: pa.array(frame[name].astype(object).tolist(), type=pa.string())
+                         for name in ("check_id", "entity", "dimension")})

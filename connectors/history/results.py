@@ -9,7 +9,7 @@ from numbers import Integral
 import pandas as pd
 import sqlalchemy as sa
 
-from connectors.history import schema
+from connectors.history import schema, segments
 from connectors.history.part import StorePart
 
 
@@ -44,9 +44,11 @@ class Results(StorePart):
 
     def affected_records(self, run_id: int) -> pd.DataFrame:
         """Per entity: records with at least one finding, and records checked (largest applicable count)."""
-        records, results = schema.record_scores, schema.check_results
-        bad = self._frame(sa.select(records.c.entity, sa.func.count().label("affected"))
-                          .where(records.c.run_id == run_id, records.c.failed_checks > 0).group_by(records.c.entity))
+        results = schema.check_results
+        records = segments.read(self.engine, run_id, segments.RECORD_SCORES).select(["entity", "failed_checks"])
+        scored = records.to_pandas()
+        bad = (scored[scored.failed_checks > 0].groupby("entity", observed=True).size().rename("affected")
+               .reset_index().astype({"entity": "str"}))
         checked = self._frame(sa.select(results.c.entity, sa.func.max(results.c.applicable).label("checked"))
                               .where(results.c.run_id == run_id).group_by(results.c.entity))
         out = checked.merge(bad, on="entity", how="left").fillna({"affected": 0})

@@ -15,7 +15,7 @@ text ends with `…`. A merge plan that is not JSON keeps at most `MAX_PLAN` (20
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
@@ -24,10 +24,10 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.errors import CleanCRMError, HistoryError
-from connectors.history import schema
+from connectors.history import schema, segments
+from connectors.history.bulk import insert_frame
 from connectors.history.part import StorePart, short_error, utcnow
 
-BATCH = 20_000  # rows per INSERT statement when a run's results are written
 MAX_TEXT = 1_000  # characters kept of a finding's value, reason and suggestion, and of a merge plan's values
 MAX_PLAN = 20_000  # characters kept of a merge plan that is not a JSON list
 ELLIPSIS = "…"
@@ -50,14 +50,14 @@ class Runs(StorePart):
     def complete(self, run_id: int, result, fingerprint: str = "", finished_at: datetime | None = None) -> None:
         """Write a run's results and mark it completed, in one transaction."""
         with self.engine.begin() as conn:
-            _insert(conn, schema.check_results, _rows(result.check_results, run_id))
-            _insert(conn, schema.scores, _rows(result.scores, run_id))
-            _insert(conn, schema.findings, _rows(bounded_findings(result.findings), run_id))
-            _insert(conn, schema.record_scores, _rows(result.record_scores, run_id))
+            insert_frame(conn, schema.check_results, result.check_results, run_id)
+            insert_frame(conn, schema.scores, result.scores, run_id)
+            segments.write(conn, run_id, segments.FINDINGS, bounded_findings(result.findings))
+            segments.write(conn, run_id, segments.RECORD_SCORES, result.record_scores)
             clusters = getattr(result, "clusters", None)
             if clusters is not None and len(clusters):
-                _insert(conn, schema.duplicate_clusters, _rows(bounded_clusters(clusters), run_id))
-                _insert(conn, schema.cluster_members, _rows(result.cluster_members, run_id))
+                insert_frame(conn, schema.duplicate_clusters, bounded_clusters(clusters), run_id)
+                insert_frame(conn, schema.cluster_members, result.cluster_members, run_id)
             conn.execute(schema.runs.update().where(schema.runs.c.id == run_id).values(
                 status="completed", finished_at=finished_at or utcnow(), overall_score=result.overall,
                 source_fingerprint=fingerprint))
@@ -244,12 +244,21 @@ def bounded_findings(frame: pd.DataFrame | None) -> pd.DataFrame | None:
         return frame
     out = frame
     for column in BOUNDED_FINDING_COLUMNS:
-        if column not in frame:
+        if column not in frame or not _has_long_text(frame[column]):
             continue
         values = frame[column].to_numpy(dtype=object)
-        if any(isinstance(v, str) and len(v) > MAX_TEXT for v in values):
-            out = out.assign(**{column: pd.Series([bound_text(v) for v in values], index=frame.index, dtype=object)})
+        out = out.assign(**{column: pd.Series([bound_text(v) for v in values], index=frame.index, dtype=object)})
     return out
+
+
+def _has_long_text(values: pd.Series) -> bool:
+    """Whether a column holds a text longer than MAX_TEXT (vectorised: most runs have none)."""
+    if not (pd.api.types.is_string_dtype(values.dtype) or values.dtype == object):
+        return False  # numbers only
+    try:
+        return bool((values.str.len() > MAX_TEXT).any())
+    except AttributeError:  # no text at all
+        return False
 
 
 def bounded_clusters(frame: pd.DataFrame) -> pd.DataFrame:
@@ -257,21 +266,3 @@ def bounded_clusters(frame: pd.DataFrame) -> pd.DataFrame:
     if "merge_plan" not in frame:
         return frame
     return frame.assign(merge_plan=[bound_plan(p) for p in frame.merge_plan.to_numpy(dtype=object)])
-
-
-def _rows(frame: pd.DataFrame | None, run_id: int) -> list[dict]:
-    """A result frame as rows to insert, stamped with the run id; missing values as NULL."""
-    if frame is None or not len(frame):
-        return []
-    frame = frame.assign(run_id=run_id)
-    frame = frame.astype(object).where(frame.notna(), None)
-    return frame.to_dict("records")
-
-
-def _insert(conn, table: sa.Table, rows: Iterable[dict]) -> None:
-    """Insert rows in batches, keeping only the table's columns."""
-    rows = list(rows)
-    cols = {c.name for c in table.columns}
-    for i in range(0, len(rows), BATCH):
-        batch = [{k: v for k, v in r.items() if k in cols} for r in rows[i : i + BATCH]]
-        conn.execute(table.insert(), batch)

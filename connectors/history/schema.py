@@ -13,11 +13,13 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
 )
+from sqlalchemy.dialects.mysql import LONGBLOB
 
 metadata = MetaData()
 
@@ -172,4 +174,17 @@ audit_log = Table(
            doc="sign_in, sign_in_failed, export, fix_package, decision, run, annotation."),
     Column("detail", Text, doc="What: JSON of the filters, format, cluster or run concerned."),
     Column("records", Integer, doc="How many records it touched or carried out."),
+)
+
+# Revision 0004: a run's findings and record scores as Parquet segments (connectors.history.segments);
+# `findings` and `record_scores` keep the rows of runs stored before it.
+result_segments = Table(
+    "result_segments", metadata,
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(20), primary_key=True, doc="findings or record_scores."),
+    Column("part", Integer, primary_key=True, doc="Order of the segment within the run's rows of its kind."),
+    Column("row_count", Integer, nullable=False),
+    Column("token", String(32), nullable=False, doc="Random per segment: tells a cached copy from a rewritten one."),
+    Column("data", LargeBinary().with_variant(LONGBLOB(), "mysql", "mariadb"), nullable=False,
+           doc="The rows as a zstd-compressed Parquet file."),
 )

@@ -47,6 +47,7 @@ from connectors.history import HistoryStore
 from connectors.presets import build_config
 from connectors.source import open_source
 from tests.support.schedule_standin import free_port
+from tests.support.stored import stored_rows
 
 CLEANCRM = Path(sys.executable).with_name("cleancrm")
 ROOT = Path(__file__).resolve().parents[3]  # the checkout: wrappers run with it as their folder
@@ -150,9 +151,7 @@ def run_row(store: HistoryStore, run_id: int):
 
 
 def results_of(store: HistoryStore, run_id: int) -> dict[str, int]:
-    with store.engine.connect() as conn:
-        return {t: conn.execute(sa.text(f"SELECT COUNT(*) FROM {t} WHERE run_id = :r"), {"r": run_id}).scalar()
-                for t in RESULT_TABLES}
+    return {t: stored_rows(store, t, run_id) for t in RESULT_TABLES}
 
 
 def assert_failed_and_empty(store: HistoryStore, run_id: int, cause: str) -> None:
@@ -386,7 +385,7 @@ def scratch_pg():
     shutil.rmtree(folder, ignore_errors=True)
 
 
-# The first INSERT of findings in a transaction sleeps 3 s: the run is caught while it writes.
+# The first INSERT of findings segments in a transaction sleeps 3 s: the run is caught while it writes.
 SLOW_FINDINGS = """
 CREATE FUNCTION slow_first_findings() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -396,7 +395,7 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
-CREATE TRIGGER slow_findings AFTER INSERT ON findings FOR EACH STATEMENT EXECUTE FUNCTION slow_first_findings();
+CREATE TRIGGER slow_findings AFTER INSERT ON result_segments FOR EACH STATEMENT EXECUTE FUNCTION slow_first_findings();
 """
 
 
@@ -425,7 +424,7 @@ def test_history_server_stopped_while_the_run_writes(demo, tmp_path, scratch_pg)
     one_error_line(err, "history:")
     scratch_pg["start"]()
     with admin.connect() as conn:
-        conn.exec_driver_sql("DROP TRIGGER slow_findings ON findings")
+        conn.exec_driver_sql("DROP TRIGGER slow_findings ON result_segments")
     store.engine.dispose()  # the pool's connections died with the server
     assert run_row(store, run_id).status == "running"  # the server was gone: nobody could mark it
     assert results_of(store, run_id) == dict.fromkeys(RESULT_TABLES, 0)

@@ -25,8 +25,9 @@ from checks.config import load_config
 from checks.demo import generate_demo
 from checks.engine import measure, open_checked_source, plan, run_checks
 from connectors.errors import HistoryError
-from connectors.history import HistoryStore, schema
+from connectors.history import HistoryStore, schema, segments
 from connectors.history import runs as runs_module
+from tests.support.stored import legacy_complete, stored_rows
 
 AS_OF = datetime(2026, 11, 23)
 CLEANCRM = Path(sys.executable).with_name("cleancrm")
@@ -59,8 +60,7 @@ def write_config(demo, history_url: str, folder: Path, **source) -> Path:
 
 
 def count(store: HistoryStore, table: str, run_id: int) -> int:
-    with store.engine.connect() as conn:
-        return conn.execute(sa.text(f"SELECT COUNT(*) FROM {table} WHERE run_id = :r"), {"r": run_id}).scalar()
+    return stored_rows(store, table, run_id)
 
 
 def run_row(store: HistoryStore, run_id: int):
@@ -116,14 +116,14 @@ def test_killed_run_leaves_no_results_and_the_next_run_marks_it_interrupted(demo
 def test_failure_while_storing_keeps_nothing_but_a_failed_run(demo, history_url, tmp_path, monkeypatch):
     cfg = load_config(write_config(demo, history_url, tmp_path))
     store = HistoryStore(history_url)
-    real_insert = runs_module._insert
+    real_write = segments.write
 
-    def insert(conn, table, rows):
-        if table is schema.findings:  # after check_results and scores were written in the same transaction
+    def write(conn, run_id, kind, frame):
+        if kind == segments.RECORD_SCORES:  # after check results, scores and findings, in the same transaction
             raise RuntimeError("disk full while writing findings")
-        return real_insert(conn, table, rows)
+        return real_write(conn, run_id, kind, frame)
 
-    monkeypatch.setattr(runs_module, "_insert", insert)
+    monkeypatch.setattr(segments, "write", write)
     with pytest.raises(RuntimeError, match="disk full"):
         run_checks(cfg, now=AS_OF, history=store)
     runs = store.runs.list("demo")
@@ -137,7 +137,7 @@ def test_failure_while_storing_keeps_nothing_but_a_failed_run(demo, history_url,
     with pytest.raises(Exception, match="is failed and has no results"):
         store.runs.resolve(int(failed.id))
 
-    monkeypatch.setattr(runs_module, "_insert", real_insert)
+    monkeypatch.setattr(segments, "write", real_write)
     ok = run_checks(cfg, now=AS_OF, history=store)  # the lock was released, the store still works
     assert run_row(store, ok.run_id).status == "completed"
     store.close()
@@ -161,10 +161,9 @@ def test_upgrade_from_0001_keeps_runs_and_adds_tables(demo, history_url, tmp_pat
         source.close()
     result.clusters = result.cluster_members = None
     run_id = old.runs.start("demo", AS_OF, "cli", cfg.fingerprint(), "0.0.1")
-    old.runs.complete(run_id, result, "fp")
+    legacy_complete(old, run_id, result)
     old.annotations.add("demo", "Import", datetime(2026, 11, 1), "contact", "before the upgrade")
     before = {t: count(old, t, run_id) for t in RESULT_TABLES}
-    findings_before = old.findings.of_run(run_id).sort_values(["check_id", "record_key", "field"]).reset_index(drop=True)
     assert before["findings"] == len(result.findings) > 0
     old.close()
 
@@ -178,8 +177,13 @@ def test_upgrade_from_0001_keeps_runs_and_adds_tables(demo, history_url, tmp_pat
     row = run_row(store, run_id)
     assert (row.status, row.tool_version, row.source_fingerprint) == ("completed", "0.0.1", "fp")
     assert row.overall_score == pytest.approx(result.overall)
-    findings_after = store.findings.of_run(run_id).sort_values(["check_id", "record_key", "field"]).reset_index(drop=True)
-    assert findings_after.equals(findings_before)
+    # Its findings read back from their old table as they were found, in the order they were found.
+    findings_after = store.findings.of_run(run_id)
+    columns = ["check_id", "entity", "record_key", "field", "column_name", "value", "reason", "suggestion", "severity"]
+    expected = result.findings[columns].astype(object).where(result.findings[columns].notna(), None)
+    actual = findings_after[columns].astype(object).where(findings_after[columns].notna(), None)
+    assert actual.assign(record_key=actual.record_key.astype(str)).values.tolist() == \
+        expected.assign(record_key=expected.record_key.astype(str)).values.tolist()
     assert store.annotations.list("demo").name.tolist() == ["Import"]
 
     # The upgraded store takes new runs (with locks and clusters) and compares them with the old one.
@@ -244,10 +248,10 @@ def test_the_store_failing_while_writing_is_one_line_and_a_failed_run(history_ur
     store = HistoryStore(history_url)
     run_id = store.runs.start("demo", AS_OF)
 
-    def insert(conn, table, rows):
-        raise sa.exc.OperationalError("INSERT INTO findings …", {}, Exception("disk I/O error\nmore detail"))
+    def insert(conn, table, frame, run_id):
+        raise sa.exc.OperationalError("INSERT INTO check_results …", {}, Exception("disk I/O error\nmore detail"))
 
-    monkeypatch.setattr(runs_module, "_insert", insert)
+    monkeypatch.setattr(runs_module, "insert_frame", insert)
     with pytest.raises(HistoryError) as caught, store.runs.failing_on_error(run_id):
         store.runs.complete(run_id, EMPTY_RESULT)
     message = str(caught.value)
