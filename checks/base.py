@@ -157,6 +157,10 @@ class Check:
         mapped = set(mapped)
         return [f for f in (*self.fields, *self.extra_fields) if f in mapped]
 
+    def reported_fields(self, mapped: Iterable[str], params: dict[str, Any]) -> list[str]:
+        """The fields its result is reported under (`check_results.fields`): what it reads, by default."""
+        return self.needed_fields(mapped)
+
     def chunk_keys(self, frame: pd.DataFrame, ctx: Context) -> pd.Series | None:
         """Entity checks: what each record brings to the entity pass (a normalised duplicate key).
 

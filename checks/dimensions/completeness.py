@@ -44,6 +44,9 @@ class RequiredFields(Check):
     def needed_fields(self, mapped):  # noqa: D102
         return []  # the engine adds the entity's required fields
 
+    def reported_fields(self, mapped, params):  # noqa: D102
+        return list(params.get("_required", []))
+
     def evaluate(self, frame, ctx):  # noqa: D102
         required = ctx.param("_required", [])
         cols = [fc for f in required for fc in ctx.cols(f)]

@@ -220,6 +220,9 @@ class Orphans(Check):
     def needed_fields(self, mapped):  # noqa: D102
         return []  # the engine adds the reference fields
 
+    def reported_fields(self, mapped, params):  # noqa: D102
+        return list(dict.fromkeys(field for field, _ in params.get("_references", [])))
+
     def evaluate(self, frame, ctx):  # noqa: D102
         out = Outcome.empty()
         for field, target in ctx.param("_references", []):

@@ -197,8 +197,7 @@ def measure(cfg: Config, source: Source, planned: list[Planned], now: datetime,
             failed = len(out.failures)
             score = None if out.applicable == 0 else round(100 * (1 - min(failed, out.applicable) / out.applicable), 4)
             result_rows.append({"check_id": p.check.id, "entity": entity, "dimension": p.check.dimension,
-                                "fields": ",".join(p.check.needed_fields(cfg.entities[entity].fields) or
-                                                   [f for f in p.params.get("_required", [])]),
+                                "fields": ",".join(p.check.reported_fields(cfg.entities[entity].fields, p.params)),
                                 "severity": p.severity, "weight": p.weight, "applicable": out.applicable,
                                 "failed": failed, "score": score, "metrics": json.dumps(out.metrics, default=str)})
             if failed:

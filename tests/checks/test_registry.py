@@ -15,6 +15,7 @@ from checks.config import ENTITY_NAMES, Config, load_config
 from checks.demo.evaluate import GROUP_TO_CHECK, KIND_TO_CHECK
 from checks.dimensions import all_checks
 from checks.engine.lookups import LOOKUPS
+from tests.checks.conftest import tiny_config
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "cleancrm.example.yml"
@@ -136,3 +137,18 @@ def test_the_engine_names_no_check():
         text = path.read_text()
         named = [cid for cid in all_checks() if f'"{cid}"' in text]
         assert named == [], f"{path.name} names checks {named}"
+
+
+def test_check_results_name_the_fields_each_check_measures(tiny_crm, tmp_path):
+    # Checks without fields of their own report what the config gives them: the entity's required
+    # fields, the reference fields (not each other's).
+    entities = tiny_config(tmp_path / "crm.db")["entities"]
+    entities = {e: entities[e] for e in ("account", "contact")}
+    entities["contact"]["required"] = ["last_name", "email"]
+    result = tiny_crm({"accounts": [{"id": 1, "name": "Acme"}],
+                       "contacts": [{"id": 1, "last_name": "Li", "email": "li@acme.com", "account_id": 1},
+                                    {"id": 2, "last_name": "", "email": "x@acme.com", "account_id": 9}]},
+                      only="completeness.required,consistency.orphans", entities=entities)
+    fields = result.check_results.set_index(["check_id", "entity"]).fields
+    assert fields[("consistency.orphans", "contact")] == "account_id"
+    assert fields[("completeness.required", "contact")] == "last_name,email"
