@@ -13,12 +13,14 @@ grouped by check: the list a refactoring's closing note gives. It exits 1 when t
 from __future__ import annotations
 
 import argparse
+import io
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 AS_OF = "2026-11-30"
@@ -59,9 +61,15 @@ def snapshot(out: Path, python: str, code: Path, contacts: int) -> None:
 
 
 def _table(db: Path, name: str) -> pd.DataFrame:
+    """A history table's rows; findings and record scores also from their Parquet segments (revision 0004)."""
     engine = sa.create_engine(f"sqlite:///{db}")
     with engine.connect() as conn:
         frame = pd.read_sql(sa.text(f"SELECT * FROM {name}"), conn)
+        if name in ("findings", "record_scores") and sa.inspect(conn).has_table("result_segments"):
+            blobs = conn.execute(sa.text("SELECT data FROM result_segments WHERE kind = :k ORDER BY run_id, part"),
+                                 {"k": name}).scalars().all()
+            parts = [pq.read_table(io.BytesIO(blob)).to_pandas() for blob in blobs]
+            frame = pd.concat([frame, *parts], ignore_index=True) if parts else frame
     engine.dispose()
     cols = [c for c in TABLES[name] if c in frame.columns]
     frame = frame[cols].astype(object).where(frame[cols].notna(), None)

@@ -34,7 +34,7 @@ from checks.reference import (
 _WHITESPACE = re.compile(r"\s+")
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _NON_DIGIT = re.compile(r"\D+")
-_BLANK_OR_NULL = frozenset({"", *NULL_TOKENS})
+BLANK_OR_NULL = frozenset({"", *NULL_TOKENS})  # a text that holds no value, once stripped and lower-cased
 
 
 # -- missing values and text ----------------------------------------------------------------------
@@ -79,7 +79,7 @@ def is_missing(value: object) -> bool:
         return True
     if isinstance(value, float) and value != value:
         return True
-    return isinstance(value, str) and value.strip().lower() in _BLANK_OR_NULL
+    return isinstance(value, str) and value.strip().lower() in BLANK_OR_NULL
 
 
 def missing_mask(values: pd.Series) -> np.ndarray:
@@ -118,9 +118,13 @@ def fold_or_none(value: str) -> str | None:
 # -- emails -----------------------------------------------------------------------------------------
 def split_email(value: object) -> tuple[str, str]:
     """(local part without its +tag, domain), lowercased; ("", "") when missing, ("", text) without an @."""
-    if is_null(value):
-        return "", ""
-    local, _, domain = as_text(value).strip().strip("<>").lower().rpartition("@")
+    if type(value) is not str:  # the common case, a str, skips the function calls below
+        if is_null(value):
+            return "", ""
+        value = as_text(value)
+    elif not value.isascii():
+        value = as_text(value)
+    local, _, domain = value.strip().strip("<>").lower().rpartition("@")
     return local.split("+", 1)[0], domain
 
 

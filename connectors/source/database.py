@@ -9,6 +9,7 @@ written to, and each driver runs one statement per call (`connectors.source.prot
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import re
@@ -32,7 +33,7 @@ from connectors.source.protocol import (
     single_statement_cursor,
     without_multi_statements,
 )
-from connectors.source.sqlite_text import decode_with_replacement
+from connectors.source.sqlite_text import is_undecodable_text, replacing_undecodable
 
 FILE_SCHEMES = ("csv", "xlsx", "xls")
 _NUMERIC_KINDS = ("integer", "floating", "mixed-integer-float", "decimal")
@@ -124,22 +125,35 @@ class Source:
         """Run a query and yield its rows as DataFrames of at most `chunk_size` rows.
 
         Uses server-side cursors (psycopg named cursors, PyMySQL SSCursor) so memory stays
-        bounded by the chunk, whatever the table size.
+        bounded by the chunk, whatever the table size. A SQLite read that meets text that is not
+        valid UTF-8 is read again with replacement characters, from the row it stopped at.
         """
-        try:
-            with self.engine.connect() as conn:
-                opts = conn.execution_options(yield_per=chunk_size)
-                result = opts.execute(sa.text(sql), params or {})
-                try:
-                    names = list(result.keys())
-                    for rows in result.partitions(chunk_size):
-                        yield frame_from_rows(rows, names)
-                finally:
-                    result.close()  # a reader that stops early closes the server-side cursor cleanly
-        except WriteRefusedError:
-            raise
-        except SQLAlchemyError as exc:
-            raise self._query_error(exc) from None
+        done = 0  # rows yielded so far: a read run again skips them
+        for replacing in (False, True):
+            try:
+                with self.engine.connect() as conn, \
+                        replacing_undecodable(conn) if replacing else contextlib.nullcontext():
+                    opts = conn.execution_options(yield_per=chunk_size)
+                    result = opts.execute(sa.text(sql), params or {})
+                    try:
+                        names = list(result.keys())
+                        skip = done
+                        for rows in result.partitions(chunk_size):
+                            if skip:
+                                rows, skip = rows[skip:], max(0, skip - len(rows))
+                                if not rows:
+                                    continue
+                            yield frame_from_rows(rows, names)
+                            done += len(rows)
+                    finally:
+                        result.close()  # a reader that stops early closes the server-side cursor cleanly
+                return
+            except WriteRefusedError:
+                raise
+            except SQLAlchemyError as exc:
+                if not replacing and is_undecodable_text(exc):
+                    continue
+                raise self._query_error(exc) from None
 
     def read_frame(self, sql: str, params: dict | None = None) -> pd.DataFrame:
         """Run a small query and return all of its rows."""
@@ -250,7 +264,6 @@ def create_readonly_engine(url: str, timeout_s: int = 600) -> Engine:
         if backend == "sqlite":
             engine = sa.create_engine(_sqlite_readonly_url(parsed))
             event.listen(engine, "connect", _on_connect_sqlite)
-            event.listen(engine, "connect", decode_with_replacement)
         elif backend in ("postgresql", "postgres"):
             if parsed.drivername in ("postgresql", "postgres"):  # postgres:// as Heroku and others write it
                 parsed = parsed.set(drivername="postgresql+psycopg")
