@@ -2,13 +2,23 @@
 
 Usage::
 
-    python benchmarks/dedupe_scale.py --contacts 1000000 [--repeat 3] [--splink]
+    python benchmarks/dedupe_scale.py --contacts 1000000 [--names 3000] [--repeat 3] [--splink]
+    python benchmarks/dedupe_scale.py --contacts 300000 --names 3000 --code /tmp/dedupe-before
 
 Data are generated once and cached under ``bench-data/`` (git-ignored), so generation is
-never timed. Each run happens in a fresh child process; its peak RSS is read from
+never timed. ``--names N`` draws the people from only N distinct first/last-name pairs (a
+B2C customer base whose names repeat heavily); without it names are drawn independently.
+Each run happens in a fresh child process; its peak RSS is read from
 ``getrusage(RUSAGE_CHILDREN)`` in the parent and includes loading the parquet file (the
 records must be in memory to be deduplicated). Wall time is measured around
-``find_duplicates`` only. ``--splink`` also times Splink (DuckDB) on the same file.
+``find_duplicates`` only. ``--code DIR`` makes the child import ``checks`` from another
+checkout (e.g. a ``git worktree`` of an older commit) so before/after figures come from the
+same data and the same report. ``--splink`` also times Splink (DuckDB) on the same file.
+
+Printed per run: seconds per stage, candidate pairs per key (as each key produced them,
+before pairs found by several keys are merged), the merged candidate pairs and their ratio
+to the records, blocking recall (share of the injected true pairs that were ever compared)
+and the cluster metrics against the injected truth.
 """
 
 from __future__ import annotations
@@ -32,13 +42,14 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from _dedupe_data import evaluate, synthetic_contacts  # noqa: E402
 
 
-def cached_data(n: int, data_dir: Path) -> tuple[Path, Path]:
+def cached_data(n: int, data_dir: Path, names: int | None = None) -> tuple[Path, Path]:
     """Generate (once) and cache the synthetic contacts and their true clusters."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    records, truth_path = data_dir / f"contacts_{n}.parquet", data_dir / f"contacts_{n}_truth.json"
+    stem = f"contacts_{n}" + (f"_names{names}" if names else "")
+    records, truth_path = data_dir / f"{stem}.parquet", data_dir / f"{stem}_truth.json"
     if not records.exists() or not truth_path.exists():
         t = time.perf_counter()
-        frame, truth = synthetic_contacts(n)
+        frame, truth = synthetic_contacts(n, names=names)
         frame.to_parquet(records, index=False)
         truth_path.write_text(json.dumps([sorted(c) for c in truth]))
         print(f"generated {len(frame):,} contacts in {time.perf_counter() - t:.1f}s -> {records}")
@@ -73,10 +84,13 @@ def child(records_path: Path, truth_path: Path, workers: int) -> None:
     true_codes = true_pair_codes(keys, truth)
     found = np.isin(true_codes, cand, assume_unique=True).mean() if len(true_codes) else 1.0
     clusters = [set(s) for _, s in result.members.groupby("cluster_id")["key"]]
-    print(json.dumps({"wall": wall, "timings": result.stats["timings"], "candidate_pairs": result.stats[
-        "candidate_pairs"], "blocking_recall": float(found), "clusters": len(result.clusters),
-        "oversized_blocks": result.stats.get("oversized_blocks", 0), "pairs_by_key": result.stats["pairs_by_key"],
-        "metrics": evaluate(clusters, truth)}))
+    stats = result.stats
+    print(json.dumps({"wall": wall, "records": len(keys), "timings": stats["timings"],
+                      "candidate_pairs": stats["candidate_pairs"], "exact_pairs": stats.get("exact_pairs", 0),
+                      "blocking_recall": float(found), "true_pairs": len(true_codes), "clusters": len(result.clusters),
+                      "oversized_blocks": stats.get("oversized_blocks", 0), "pairs_by_key": stats["pairs_by_key"],
+                      "capped_blocks": stats.get("capped_blocks", 0), "metrics": evaluate(clusters, truth),
+                      "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024}))
 
 
 def splink_child(records_path: Path) -> None:
@@ -89,9 +103,11 @@ def splink_child(records_path: Path) -> None:
     print(json.dumps({"wall": time.perf_counter() - t, "clusters": len(clusters)}))
 
 
-def run_child(args: list[str]) -> tuple[dict, float]:
+def run_child(args: list[str], code: Path | None = None) -> tuple[dict, float]:
     """Run this script as a child; return its JSON output and its peak RSS in GB."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if code is not None:
+        args = [*args, "--code", str(code.resolve())]
     out = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True, text=True)
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     if peak_kb < before:
@@ -99,9 +115,29 @@ def run_child(args: list[str]) -> tuple[dict, float]:
     return json.loads(out.stdout.strip().splitlines()[-1]), peak_kb / 1024 / 1024
 
 
+def report(run: int, out: dict) -> None:
+    """Print one run's stage times, pairs per key, pairs per record, memory and recall."""
+    n = out["records"]
+    print(f"run {run + 1}: {n:,} records  wall {out['wall']:.1f}s  peak RSS {out['peak_rss_gb']:.2f} GB")
+    print("  stage seconds:", "  ".join(f"{k} {v:.2f}" for k, v in out["timings"].items()))
+    by_key = out["pairs_by_key"]
+    produced = out["exact_pairs"] + sum(by_key.values())
+    print(f"  pairs per key (before merging; /record): exact {out['exact_pairs']:,}")
+    for name, count in sorted(by_key.items(), key=lambda kv: -kv[1]):
+        print(f"    {name:22s} {count:>13,} {count / n:8.2f}")
+    print(f"  pairs produced {produced:,} ({produced / n:.2f}/record)  candidate pairs compared "
+          f"{out['candidate_pairs']:,} ({out['candidate_pairs'] / n:.2f}/record)  oversized blocks "
+          f"{out['oversized_blocks']:,}  capped blocks {out['capped_blocks']:,}")
+    print(f"  blocking recall {out['blocking_recall']:.4f} of {out['true_pairs']:,} injected true pairs  "
+          f"clusters {out['clusters']:,}")
+    print("  accuracy vs synthetic truth:", "  ".join(f"{k} {v:.4f}" for k, v in out["metrics"].items()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=1_000_000)
+    parser.add_argument("--names", type=int, default=None, help="distinct first/last-name pairs (heavy repetition)")
+    parser.add_argument("--code", type=Path, default=None, help="checkout whose checks package to benchmark")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--workers", type=int, default=-1)
     parser.add_argument("--data-dir", type=Path, default=ROOT / "bench-data")
@@ -110,24 +146,24 @@ def main() -> None:
     parser.add_argument("--splink-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
+        if args.code:
+            # The other checkout goes first so its ``checks`` package shadows this one.
+            sys.path.insert(0, str(args.code))
         child(Path(args.child[0]), Path(args.child[1]), args.workers)
         return
     if args.splink_child:
         splink_child(Path(args.splink_child))
         return
-    records, truth = cached_data(args.contacts, args.data_dir)
+    records, truth = cached_data(args.contacts, args.data_dir, args.names)
+    label = f"{args.contacts:,} contacts" + (f" over {args.names:,} name pairs" if args.names else "")
+    code = f" (code from {args.code})" if args.code else ""
     walls, peaks = [], []
     for run in range(args.repeat):
-        out, peak = run_child(["--child", str(records), str(truth), "--workers", str(args.workers)])
+        out, _ = run_child(["--child", str(records), str(truth), "--workers", str(args.workers)], args.code)
         walls.append(out["wall"])
-        peaks.append(peak)
-        print(f"run {run + 1}: wall {out['wall']:.1f}s  peak RSS (max over children so far) {peak:.2f} GB")
-        print("  stage seconds:", json.dumps(out["timings"]))
-        print(f"  candidate pairs {out['candidate_pairs']:,}  blocking recall {out['blocking_recall']:.4f}  "
-              f"oversized blocks split {out['oversized_blocks']}  clusters {out['clusters']:,}")
-        print("  pairs by key:", json.dumps(out["pairs_by_key"]))
-        print("  accuracy vs synthetic truth:", {k: round(v, 4) for k, v in out["metrics"].items()})
-    print(f"cleancrm dedupe, {args.contacts:,} contacts: median wall {statistics.median(walls):.1f}s, "
+        peaks.append(out["peak_rss_gb"])
+        report(run, out)
+    print(f"cleancrm dedupe{code}, {label}: median wall {statistics.median(walls):.1f}s, "
           f"peak RSS {max(peaks):.2f} GB over {args.repeat} run(s)")
     if args.splink:
         out, peak = run_child(["--splink-child", str(records)])

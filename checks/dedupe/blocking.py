@@ -2,8 +2,10 @@
 
 Pairs are held as two ``int32`` arrays of record positions with ``a < b``. Every blocking
 key is a list of integer-coded parts; records missing any part are not blocked by that key.
-A block larger than ``max_block_size`` is split with further keys and, if still too large,
-compared by a sorted-neighbourhood window inside the block: it is never dropped.
+A block larger than ``max_block_size`` is split with further keys; any block still larger
+than ``full_block_size`` is compared by sorted-neighbourhood windows inside it
+(:mod:`checks.dedupe.neighbourhood`): it is never dropped, and no key yields more than
+``pair_bound(settings)`` pairs per record, however often names repeat.
 """
 
 from __future__ import annotations
@@ -13,6 +15,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from checks.dedupe.neighbourhood import (
+    InnerOrders,
+    capped_pairs,
+    ordered,
+    pair_bound,
+    pairs_within_groups,
+    sort_position,
+)
 from checks.dedupe.prepare import Column, Prepared, derive, encode
 from checks.dedupe.settings import DedupeSettings
 
@@ -67,6 +77,9 @@ ACCOUNT_KEYS = [
     KeySpec("phone_prefix", [("phone_pre",)], []),
     KeySpec("website", ["website"], ["name6"]),
 ]
+
+#: Order of the global sorted-neighbourhood pass.
+NAME_ORDER = ("last_name", "first_name", "name", "postal_code")
 
 _DERIVED = {
     "first_initial": ("first_root", lambda v: v[0]),
@@ -153,38 +166,6 @@ def _key_rows(prep: Prepared, spec: KeySpec) -> tuple[np.ndarray, np.ndarray] | 
     return rows, groups
 
 
-def pairs_within_groups(rows: np.ndarray, groups: np.ndarray, window: int | None = None):
-    """All pairs of records sharing a group (or only those within ``window`` in group order).
-
-    Args:
-        rows: Record position per entry.
-        groups: Group code per entry (same length).
-        window: If given, pair each entry only with the next ``window - 1`` entries.
-
-    Returns:
-        Arrays ``(a, b)`` with ``a < b``, self pairs removed (duplicates possible).
-    """
-    order = np.argsort(groups, kind="stable")
-    g, r = groups[order], rows[order]
-    idx = np.arange(len(g) - 1)
-    out_a, out_b, d = [], [], 1
-    while len(idx) and (window is None or d < window):
-        idx = idx[idx + d < len(g)]
-        idx = idx[g[idx + d] == g[idx]]
-        out_a.append(r[idx])
-        out_b.append(r[idx + d])
-        d += 1
-    return _ordered(out_a, out_b)
-
-
-def _ordered(out_a: list, out_b: list) -> tuple[np.ndarray, np.ndarray]:
-    a = np.concatenate(out_a) if out_a else np.empty(0, np.int64)
-    b = np.concatenate(out_b) if out_b else np.empty(0, np.int64)
-    keep = a != b
-    a, b = a[keep], b[keep]
-    return np.minimum(a, b), np.maximum(a, b)
-
-
 def _split_oversized(prep, rows, groups, spec, settings, stats):
     """Split blocks above ``max_block_size`` with the key's refinement columns.
 
@@ -210,39 +191,18 @@ def _split_oversized(prep, rows, groups, spec, settings, stats):
     return rows[~big], groups[~big], rows[big], groups[big]
 
 
-def sort_rank(prep: Prepared, names: list[str]) -> np.ndarray:
-    """Record order by the given columns' values (missing values sort last)."""
-    keys = []
-    for name in reversed(names):
-        col = prep.cols[name]
-        rank = np.empty(len(col.values) + 1, np.int64)
-        rank[:-1] = np.argsort(np.argsort(col.values.astype(str), kind="stable"), kind="stable")
-        rank[-1] = len(col.values)
-        keys.append(rank[col.codes])
-    return np.lexsort(keys)
-
-
-def _block_key(prep, spec, settings, stats) -> tuple[np.ndarray, np.ndarray]:
+def _block_key(prep, spec, settings, stats, orders: InnerOrders | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of one blocking key: refined blocks, capped by sorted-neighbourhood windows."""
     found = _key_rows(prep, spec)
     if found is None:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     rows, groups, over_rows, over_groups = _split_oversized(prep, *found, spec, settings, stats)
-    a, b = pairs_within_groups(rows, groups)
     if len(over_rows):
-        # Still oversized after every refinement: compare neighbours in name order inside it.
+        # Still oversized after every refinement: only windows inside it, like any large block.
         stats["sn_fallback_records"] = stats.get("sn_fallback_records", 0) + len(over_rows)
-        order = np.argsort(_sn_position(prep)[over_rows], kind="stable")
-        fa, fb = pairs_within_groups(over_rows[order], over_groups[order], settings.sn_window * 2)
-        a, b = np.concatenate([a, fa]), np.concatenate([b, fb])
-    return a, b
-
-
-def _sn_position(prep: Prepared) -> np.ndarray:
-    names = [c for c in ("last_name", "first_name", "name", "postal_code") if prep.has(c)]
-    order = sort_rank(prep, names) if names else np.arange(prep.n)
-    position = np.empty(prep.n, np.int64)
-    position[order] = np.arange(prep.n)
-    return position
+    # Kept and oversized entries come from one factorisation, so their group codes differ.
+    rows, groups = np.concatenate([rows, over_rows]), np.concatenate([groups, over_groups])
+    return capped_pairs(rows, groups, orders or InnerOrders(prep), settings, stats)
 
 
 def exact_pairs(prep: Prepared, specs: list[KeySpec]) -> tuple[np.ndarray, np.ndarray, dict]:
@@ -255,18 +215,22 @@ def exact_pairs(prep: Prepared, specs: list[KeySpec]) -> tuple[np.ndarray, np.nd
         rows, groups = found
         first = np.full(int(groups.max(initial=-1)) + 1, -1, np.int64)
         first[groups[::-1]] = rows[::-1]
-        a, b = _ordered([first[groups]], [rows])
+        a, b = ordered([first[groups]], [rows])
         counts[spec.name] = len(a)
         out_a.append(a)
         out_b.append(b)
-    a, b = _ordered(out_a, out_b)
+    a, b = ordered(out_a, out_b)
     return (*unique_pairs(a, b, prep.n), counts)
 
 
 def unique_pairs(a: np.ndarray, b: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """De-duplicate pairs; returned sorted by ``(a, b)`` as ``int32``."""
-    code = a.astype(np.int64) * n + b
-    code.sort()
+    return unique_codes(a.astype(np.int64) * n + b, n)
+
+
+def unique_codes(code: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """De-duplicate pair codes ``a * n + b``; returned as sorted ``int32`` pairs."""
+    code = np.sort(code)
     # Sort-based de-duplication: numpy's hash-based unique is several times slower here.
     code = code[np.r_[True, code[1:] != code[:-1]]] if len(code) else code
     return (code // n).astype(np.int32), (code % n).astype(np.int32)
@@ -286,18 +250,23 @@ def candidate_pairs(prep: Prepared, settings: DedupeSettings) -> Candidates:
     person = "first_name" in prep.cols
     exact_specs = [s for s in (PERSON_EXACT if person else ACCOUNT_EXACT) if s.name in settings.exact_link_keys]
     ex_a, ex_b, exact_counts = exact_pairs(prep, exact_specs)
-    stats: dict = {"exact_pairs": int(len(ex_a)), "exact_by_key": exact_counts, "pairs_by_key": {}}
-    out_a, out_b = [ex_a], [ex_b]
+    stats: dict = {"exact_pairs": int(len(ex_a)), "exact_by_key": exact_counts, "pairs_by_key": {},
+                   "capped_blocks": 0, "capped_records": 0, "skipped_pairs": 0}
+    n = np.int64(prep.n)
+    orders = InnerOrders(prep)
+    # Pairs are kept as one int64 code each (half the memory of two arrays) until merged.
+    codes = [ex_a.astype(np.int64) * n + ex_b]
     for spec in PERSON_KEYS if person else ACCOUNT_KEYS:
-        a, b = _block_key(prep, spec, settings, stats)
+        a, b = _block_key(prep, spec, settings, stats, orders)
         stats["pairs_by_key"][spec.name] = int(len(a))
-        out_a.append(a)
-        out_b.append(b)
-    order = np.argsort(_sn_position(prep), kind="stable")
+        codes.append(a * n + b)
+    order = np.argsort(sort_position(prep, NAME_ORDER), kind="stable")
     sn_a, sn_b = pairs_within_groups(order, np.zeros(prep.n, np.int64), settings.sn_window)
     stats["pairs_by_key"]["sorted_neighbourhood"] = int(len(sn_a))
-    a, b = unique_pairs(np.concatenate(out_a + [sn_a]), np.concatenate(out_b + [sn_b]), prep.n)
+    codes.append(sn_a * n + sn_b)
+    a, b = unique_codes(np.concatenate(codes), prep.n)
     stats["candidate_pairs"] = int(len(a))
+    stats["pair_bound_per_key"] = pair_bound(settings)
     return Candidates(a, b, ex_a, ex_b, stats)
 
 

@@ -156,7 +156,7 @@ def run_em(patterns, counts, m, u, active, lam: float, max_iter: int, fit_m: boo
 
 
 def fit_em(patterns, counts, u: list[np.ndarray], names: list[str], max_iter: int = 60,
-           sessions: list[list[str]] | None = None, min_session_pairs: int = 30) -> FSModel:
+           sessions: list[list[str]] | None = None, min_session_pairs: int = 30, skipped: int = 0) -> FSModel:
     """Estimate m by EM in "anchored" sessions, then lambda over all candidates.
 
     EM on all candidate pairs at once latches onto whatever the blocking keys made common
@@ -174,6 +174,12 @@ def fit_em(patterns, counts, u: list[np.ndarray], names: list[str], max_iter: in
         max_iter: Iteration cap per session.
         sessions: Anchor field lists; defaults to :data:`DEFAULT_SESSIONS`.
         min_session_pairs: Sessions with fewer pairs are skipped.
+        skipped: Pairs the blocking keys put together but did not compare (capped blocks).
+            Lambda is the match share among the pairs the keys define: without these (nearly
+            all non-matches, since a true duplicate sits next to its twin in one of the
+            windows) it would rise with every pair the cap skips, and so would every pair's
+            prior, linking people who merely share a common name and a postal code. They
+            enter the lambda fit as pairs disagreeing on every field.
 
     Returns:
         The fitted model (priors substituted where a guard fired).
@@ -196,6 +202,9 @@ def fit_em(patterns, counts, u: list[np.ndarray], names: list[str], max_iter: in
             estimates[k].append(m[k])
     m = [np.mean(e, axis=0) if e else p for e, p in zip(estimates, prior, strict=True)]
     everything = np.ones(len(names), bool)
+    if skipped > 0:
+        patterns = np.vstack([patterns, np.zeros((1, len(names)), patterns.dtype)])
+        counts = np.append(counts, float(skipped))
     _, lam, it = run_em(patterns, counts, m, u, everything, 0.01, max_iter, fit_m=False)
     return _guard(FSModel(names, m, u, lam, iterations + it))
 

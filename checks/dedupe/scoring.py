@@ -85,7 +85,8 @@ def score(prep: Prepared, settings: DedupeSettings) -> Scored:
     lap("compare")
     u = estimate_u(prep, comps, settings.u_sample_pairs, settings.seed, settings.workers)
     patterns, counts, pattern_idx = aggregate(levels)
-    model = fit_em(patterns, counts, u, [c.name for c in comps], settings.em_max_iter)
+    model = fit_em(patterns, counts, u, [c.name for c in comps], settings.em_max_iter,
+                   skipped=cands.stats.get("skipped_pairs", 0))
     lap("em")
     tf = tf_adjustment(prep, comps, model, levels, cands.a) if settings.tf_adjust else np.zeros(len(cands.a))
     del levels

@@ -24,6 +24,10 @@ class DedupeSettings(BaseModel):
         review_threshold: Pairs scoring at or above this are returned in ``pairs`` even when
             they do not link records, so a steward can inspect near misses.
         max_block_size: Blocks larger than this are split with further keys (never dropped).
+        full_block_size: Blocks up to this size are compared in full; larger ones (often
+            same-name people in a B2C CRM) only by ``block_window`` windows in a few sort
+            orders, so pairs per key stay linear in the records.
+        block_window: Window of the sorted-neighbourhood passes inside large blocks.
         sn_window: Window of the sorted-neighbourhood pass (records compared to the next
             ``sn_window - 1`` records in sort order).
         min_cluster_density: Share of possible within-cluster pairs that must be linked for a
@@ -51,6 +55,8 @@ class DedupeSettings(BaseModel):
     likely_cutoff: float = Field(0.9999, ge=0.0, le=1.0)
     review_threshold: float = Field(0.9, ge=0.0, le=1.0)
     max_block_size: int = Field(300, ge=2)
+    full_block_size: int = Field(20, ge=2)
+    block_window: int = Field(6, ge=2)
     sn_window: int = Field(3, ge=2)
     min_cluster_density: float = Field(0.34, ge=0.0, le=1.0)
     max_cluster_size: int = Field(30, ge=2)
