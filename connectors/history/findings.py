@@ -93,9 +93,8 @@ class Findings(StorePart):
         """Findings of a run in the order they were found, filtered; joined with the check's dimension."""
         where = _filtered(FindingFilter(dimension=dimension, check_id=check_id, entity=entity))
         page = "" if limit is None else f" LIMIT {int(limit)} OFFSET {int(offset)}"
-        frame = self._query(run_id, f"SELECT ? AS run_id, {RUN_COLUMNS} FROM {JOINED}{where.sql()} ORDER BY f.id{page}",
-                            [run_id, *where.params])
-        return frame
+        return self._query(run_id, f"SELECT ? AS run_id, {RUN_COLUMNS} FROM {JOINED}{where.sql()} ORDER BY f.id{page}",
+                           [run_id, *where.params])
 
     def count(self, run_id: int, flt: FindingFilter) -> int:
         """How many findings match."""
@@ -119,12 +118,12 @@ class Findings(StorePart):
     def record_score(self, run_id: int, entity: str, record_key: str) -> dict | None:
         """The record's score row, if it has findings."""
         frame = self._query(run_id, "SELECT ? AS run_id, entity, record_key, score, failed_checks, owner FROM records "
-                            "WHERE entity = ? AND record_key = ?", [run_id, entity, str(record_key)])
+                            "WHERE entity = ? AND record_key = ?", [run_id, entity, str(record_key)], ("records",))
         return None if frame.empty else frame.iloc[0].to_dict()
 
     def owners(self, run_id: int) -> list[str]:
         """Distinct owners of the run's findings (NO_OWNER first when some have none)."""
-        frame = self._query(run_id, "SELECT DISTINCT owner FROM findings", [])
+        frame = self._query(run_id, "SELECT DISTINCT owner FROM findings", [], ("findings",))
         values = sorted(str(v) for v in frame.owner.dropna())
         return ([NO_OWNER] if frame.owner.isna().any() else []) + values
 
@@ -153,13 +152,13 @@ class Findings(StorePart):
                f"f.suggestion AS suggested_fix FROM {JOINED} "
                f"LEFT JOIN records r ON r.entity = f.entity AND r.record_key = f.record_key{where.sql()} "
                f"ORDER BY coalesce(f.owner, '~'), f.entity, f.record_key, f.check_id, f.id")
-        return self._query(run_id, sql, where.params)
+        return self._query(run_id, sql, where.params, ("findings", "checks", "records"))
 
     # -- before and after -------------------------------------------------------------------------
     def failing_keys(self, run_id: int) -> pd.DataFrame:
         """Distinct (check, entity, record) failing in a run: the unit of before/after comparison."""
         return self._query(run_id, "SELECT DISTINCT check_id, entity, record_key FROM findings "
-                           "ORDER BY check_id, entity, record_key", [])
+                           "ORDER BY check_id, entity, record_key", [], ("findings",))
 
     def compare(self, run_a: int, run_b: int) -> pd.DataFrame:
         """Per check and entity: records fixed, still failing and newly failing from A to B."""
@@ -176,12 +175,17 @@ class Findings(StorePart):
             "FROM ka FULL OUTER JOIN kb USING (check_id, entity, record_key) "
             "GROUP BY 1, 2 ORDER BY 1, 2").df()
 
-    def _query(self, run_id: int, sql: str, params: list) -> pd.DataFrame:
-        """Run `sql` over the run's tables `findings`, `records` (record scores) and `checks` (its check results)."""
+    def _query(self, run_id: int, sql: str, params: list, tables=("findings", "checks")) -> pd.DataFrame:
+        """Run `sql` over the run's `tables`: `findings`, `records` (record scores), `checks` (its check results).
+
+        Only the tables a query names are read: a count need not decode a million record scores.
+        """
+        loaders = {"findings": lambda: segments.read(self.engine, run_id, segments.FINDINGS),
+                   "records": lambda: segments.read(self.engine, run_id, segments.RECORD_SCORES),
+                   "checks": lambda: self._checks(run_id)}
         con = duckdb.connect()
-        con.register("findings", segments.read(self.engine, run_id, segments.FINDINGS))
-        con.register("records", segments.read(self.engine, run_id, segments.RECORD_SCORES))
-        con.register("checks", self._checks(run_id))
+        for name in tables:
+            con.register(name, loaders[name]())
         return con.execute(sql, params).df()
 
     def _checks(self, run_id: int) -> pa.Table:
