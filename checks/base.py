@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import pandas as pd
 
 from connectors.mapping import KEY, FieldColumn
+from connectors.source.predicates import Predicate
 
 DIMENSIONS = ("accuracy", "completeness", "consistency", "duplication", "freshness")
 PEOPLE = ("contact", "lead", "user")
@@ -160,6 +161,20 @@ class Check:
     def reported_fields(self, mapped: Iterable[str], params: dict[str, Any]) -> list[str]:
         """The fields its result is reported under (`check_results.fields`): what it reads, by default."""
         return self.needed_fields(mapped)
+
+    def read_fields(self, mapped: Iterable[str], params: dict[str, Any]) -> list[str]:
+        """The fields the engine reads for it: what it needs, and the config's required or reference fields."""
+        return self.needed_fields(mapped)
+
+    def settled(self, ctx: Context) -> tuple[Predicate, int] | None:
+        """Row checks: a predicate under which a record certainly passes, and its applicable count then.
+
+        The database counts the records the predicate settles and sends only the others to
+        `evaluate`, so the predicate must never hold for a record `evaluate` would fail, and each
+        settled record must count as applicable exactly the given number of times (once per
+        column, for a check over several). None: every record is judged in Python.
+        """
+        return None
 
     def chunk_keys(self, frame: pd.DataFrame, ctx: Context) -> pd.Series | None:
         """Entity checks: what each record brings to the entity pass (a normalised duplicate key).

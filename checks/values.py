@@ -35,14 +35,14 @@ from checks.reference import JUNK_NAMES, MAIL_PROVIDERS, TLD_TYPOS
 
 # A plain dot-atom address over an ASCII domain: email-validator accepts every one of these (a test
 # checks it), so only the others need its slower, complete parse.
-_PLAIN_EMAIL = (r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+PLAIN_EMAIL = (r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
                 r"[A-Za-z]{2,24}")
-_SPECIAL_TLDS = (".test", ".local", ".localhost", ".invalid", ".onion", ".arpa", ".internal", ".home", ".lan")
+SPECIAL_TLDS = (".test", ".local", ".localhost", ".invalid", ".onion", ".arpa", ".internal", ".home", ".lan")
 PARALLEL_FROM = 40_000
 LONGEST_DATE = 100  # characters
 LONGEST_EMAIL = 2048  # characters; email-validator allows 254 after NFC, which composes, so a few more before
 LONGEST_NAME = 256  # characters, beyond any real name
-_PLAIN_EMAIL_RE = re.compile(_PLAIN_EMAIL)
+PLAIN_EMAIL_RE = re.compile(PLAIN_EMAIL)
 
 
 def text(series: pd.Series) -> pd.Series:
@@ -135,8 +135,8 @@ def country_codes(series: pd.Series) -> pd.Series:
 def email_syntax_valid(series: pd.Series) -> pd.Series:
     """Syntax validity per email-validator (no network), with a fast path for plain addresses."""
     values = series.to_numpy(dtype=object)
-    out = np.array([type(v) is str and len(v) <= 254 and _PLAIN_EMAIL_RE.fullmatch(v) is not None
-                    and not v.lower().endswith(_SPECIAL_TLDS) for v in values], dtype=bool)
+    out = np.array([type(v) is str and len(v) <= 254 and PLAIN_EMAIL_RE.fullmatch(v) is not None
+                    and not v.lower().endswith(SPECIAL_TLDS) for v in values], dtype=bool)
     rest = ~out
     if rest.any():
         out[rest] = [email_ok(as_text(v)) for v in values[rest]]

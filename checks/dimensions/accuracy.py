@@ -24,6 +24,7 @@ from checks.fields import (
     usable,
 )
 from checks.reference import name_dictionaries
+from checks.settled import plain_email
 from checks.values import (
     domain_typo_fix,
     email_ok,
@@ -36,6 +37,7 @@ from checks.values import (
     spread,
     text,
 )
+from connectors.source.predicates import All
 
 
 @register
@@ -51,6 +53,10 @@ class EmailSyntax(Check):
     entities = PEOPLE
     fields = ("email",)
     severity = "high"
+
+    def settled(self, ctx):  # noqa: D102
+        cols = ctx.cols("email")
+        return All(tuple(p for fc in cols for p in plain_email(fc.label))), len(cols)
 
     def evaluate(self, frame, ctx):  # noqa: D102
         def build(fc):

@@ -10,7 +10,9 @@ from pydantic import Field
 
 from checks.base import Check, Outcome, failures, register
 from checks.fields import email_view, phone_view, shown, usable
+from checks.settled import filled_text
 from checks.values import is_missing
+from connectors.source.predicates import All
 
 ALL_ENTITIES = ("contact", "account", "lead", "opportunity", "user")
 
@@ -46,6 +48,15 @@ class RequiredFields(Check):
 
     def reported_fields(self, mapped, params):  # noqa: D102
         return list(params.get("_required", []))
+
+    def read_fields(self, mapped, params):  # noqa: D102
+        return [f for f in params.get("_required", []) if f in set(mapped)]
+
+    def settled(self, ctx):  # noqa: D102
+        cols = [fc for f in ctx.param("_required", []) for fc in ctx.cols(f)]
+        if not cols:
+            return None
+        return All(tuple(p for fc in cols for p in filled_text(fc.label))), len(cols)
 
     def evaluate(self, frame, ctx):  # noqa: D102
         required = ctx.param("_required", [])

@@ -10,6 +10,7 @@ import pandas as pd
 from checks.base import PEOPLE, Check, Outcome, failures, per_column, register
 from checks.fields import countries, distinct, email_view, name_view, phone_view, shown, truthy, usable
 from checks.normalise import normalise_whitespace
+from checks.settled import iso_country
 from checks.values import (
     as_keys,
     is_iso_country,
@@ -19,6 +20,7 @@ from checks.values import (
     spread,
     text,
 )
+from connectors.source.predicates import All
 
 
 @register
@@ -60,6 +62,9 @@ class CountryIso(Check):
     entities = ("contact", "lead", "account")
     fields = ("country",)
     severity = "low"
+
+    def settled(self, ctx):  # noqa: D102
+        return All(iso_country(ctx.cols("country")[0].label)), 1
 
     def evaluate(self, frame, ctx):  # noqa: D102
         fc = ctx.cols("country")[0]
@@ -222,6 +227,9 @@ class Orphans(Check):
 
     def reported_fields(self, mapped, params):  # noqa: D102
         return list(dict.fromkeys(field for field, _ in params.get("_references", [])))
+
+    def read_fields(self, mapped, params):  # noqa: D102
+        return [f for f in self.reported_fields(mapped, params) if f in set(mapped)]
 
     def evaluate(self, frame, ctx):  # noqa: D102
         out = Outcome.empty()

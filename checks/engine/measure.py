@@ -21,6 +21,7 @@ from checks.config import Config
 from checks.engine.lookups import LOOKUPS
 from checks.engine.parallel import ChunkJob, ChunkRunner, key_ranges, prepare_chunk
 from checks.engine.plan import Planned
+from checks.engine.settle import measure_settled, settled_checks
 from checks.fields import reset_memo
 from checks.scoring import record_scores, score_table
 from checks.values import to_datetime
@@ -100,6 +101,22 @@ class Measurer:
             for name in p.check.lookups:
                 self.lookups[name].prepare(p.params)
 
+    def _settled(self, planned: list[Planned], contexts: dict[int, Context], row_checks: list[int],
+                 entity_checks: list[int]) -> list:
+        """The row checks the database settles, by `source.pushdown`.
+
+        `auto` moves checks to SQL only when that spares the read of every record: when each row
+        check of the entity settles and no entity check reads the whole entity. Otherwise the read
+        happens anyway and the row engine judges its records without an extra statement.
+        """
+        mode = self.cfg.source.pushdown
+        if mode == "never":
+            return []
+        settled = settled_checks(planned, contexts, row_checks, self.source.dialect)
+        if mode == "auto" and (len(settled) < len(row_checks) or entity_checks):
+            return []
+        return settled
+
     # -- measuring -----------------------------------------------------------------------------
     def measure_entity(self, entity: str, planned: list[Planned]) -> tuple[dict[int, Outcome], pd.Series, float]:
         """Outcomes per planned check (by position), owners by key, rows read."""
@@ -121,6 +138,17 @@ class Measurer:
         timings = {i: 0.0 for i in range(len(planned))}
         row_checks = [i for i, p in enumerate(planned) if p.check.scope == "row"]
         entity_checks = [i for i, p in enumerate(planned) if p.check.scope == "entity"]
+        settled = self._settled(planned, contexts, row_checks, entity_checks)
+        full_read = True
+        if settled:
+            positions = {s.position for s in settled}
+            row_checks = [i for i in row_checks if i not in positions]
+            fields = {"owner_id"} & set(mapped)
+            for i, p in enumerate(planned):
+                if i not in positions:
+                    fields |= set(p.check.needed_fields(mapped)) | set(p.check.read_fields(mapped, p.params))
+            sql, _ = query.select(sorted(fields))
+            full_read = bool(row_checks or entity_checks)
         keyed = [i for i in entity_checks if type(planned[i].check).chunk_keys is not Check.chunk_keys]
         # The entity pass reads the prepared keys of keyed checks and the fields of the others.
         entity_fields = [f for i in entity_checks for f in (planned[i].check.entity_fields if i in keyed
@@ -131,8 +159,16 @@ class Measurer:
         # The freshness aggregate has counted the rows already; otherwise one COUNT(*).
         total = aggregates["rows"] if aggregates else self.source.scalar(query.count_sql()) or 0
         self._prepare_lookups(planned)
-        job = ChunkJob(planned, contexts, row_checks, keyed, keep,
-                       columns["owner_id"][0].label if "owner_id" in columns else None, self.source,
+        owner_label = columns["owner_id"][0].label if "owner_id" in columns else None
+        settled_owners = None
+        if settled:
+            open_fields = {"owner_id"} & set(mapped) | {
+                f for s in settled for f in planned[s.position].check.read_fields(mapped, planned[s.position].params)}
+            done, settled_owners = measure_settled(self.source, query.select(sorted(open_fields))[0], settled,
+                                                   planned, contexts, int(total), owner_label,
+                                                   self.cfg.source.chunk_size, timings)
+            outcomes.update(done)
+        job = ChunkJob(planned, contexts, row_checks, keyed, keep, owner_label, self.source,
                        query.range_select(sorted(fields)), self.cfg.source.chunk_size)
         read = 0
 
@@ -142,14 +178,16 @@ class Measurer:
             if self.progress:
                 self.progress(entity, "rows", read, total)
 
-        runner = ChunkRunner(job, total, on_rows)
-        if runner.parallel:
+        runner = ChunkRunner(job, total if full_read else 0, on_rows)
+        if not full_read:
+            pass  # every check was settled in SQL or judged on the open records: nothing else to read
+        elif runner.parallel:
             runner.submit_ranges(key_ranges(self._key_boundaries(query)))
         else:
             for chunk in self.source.stream(sql, self.cfg.source.chunk_size):
                 runner.measure_here(prepare_chunk(chunk))
         results = runner.finish()
-        rows = sum(r.rows for r in results)
+        rows = sum(r.rows for r in results) if full_read else int(total)
         for position, i in enumerate(row_checks):
             outcomes[i] = Outcome.combine([r.outcomes[position] for r in results])
         for r in results:
@@ -169,7 +207,8 @@ class Measurer:
             reset_memo()
             for lookup in self.lookups.values():
                 lookup.after_entity(entity, whole)
-        owners = [r.owners for r in results if r.owners is not None]
+        owners = [r.owners for r in results if r.owners is not None] + (
+            [settled_owners] if settled_owners is not None else [])
         owner_series = pd.concat(owners) if owners else pd.Series(dtype=object)
         owner_series = owner_series[~owner_series.index.duplicated()]
         for i, p in enumerate(planned):

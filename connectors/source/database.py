@@ -28,6 +28,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 
 from connectors.errors import SourceError
 from connectors.source.guard import WriteRefusedError, refuse_writes
+from connectors.source.predicates import register_sqlite_functions
 from connectors.source.protocol import (
     check_single_statements,
     single_statement_cursor,
@@ -230,6 +231,7 @@ def _sqlite_readonly_url(url: sa.URL) -> sa.URL:
 
 def _on_connect_sqlite(dbapi_conn, _record):
     dbapi_conn.execute("PRAGMA query_only = ON")
+    register_sqlite_functions(dbapi_conn)
 
 
 def _on_connect_psycopg(dbapi_conn, _record):

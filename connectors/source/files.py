@@ -22,6 +22,7 @@ from sqlalchemy.pool import StaticPool
 from connectors.errors import SourceError
 from connectors.source.database import Source
 from connectors.source.guard import refuse_writes
+from connectors.source.predicates import register_sqlite_functions
 
 
 def table_name_for(stem: str) -> str:
@@ -78,6 +79,7 @@ def open_file_source(url: str):
         frame = frame.replace({"": None})
         frame.to_sql(name, raw, index=False)
     raw.execute("PRAGMA query_only = ON")
+    register_sqlite_functions(raw)
     engine = sa.create_engine("sqlite://", creator=lambda: raw, poolclass=StaticPool)
     event.listen(engine, "before_cursor_execute", refuse_writes)
     return Source(engine=engine, url_for_display=f"{scheme}:///{path}")

@@ -1,0 +1,196 @@
+"""Settled-pass predicates: what the database can decide about a record before Python sees it.
+
+A check may state a predicate under which a record certainly passes it (`Check.settled`). The
+engine asks the database to count the records that satisfy it and to send only the others,
+which the check then judges in Python exactly as before. So a predicate has to be *sound* — never
+true for a record the check would fail — but need not be complete: a record it leaves out only
+costs a look in Python.
+
+Predicates are a small expression tree (`Matches`, `NotMatches`, `Lacks`, `AtMost`, `All`) rendered per
+dialect, never text translated from one dialect to another: regular-expression matching differs
+in name, anchoring, case folding and escaping between engines (MariaDB folds case under its
+default collations, Snowflake's REGEXP_LIKE is anchored, DuckDB's regexp_matches is not, MySQL
+string literals read backslashes). Patterns use the part of regex syntax every engine here reads
+alike: anchors, bracket classes of ASCII characters, `{m,n}`, `|` and plain groups. Each pattern
+is matched against the whole value, case-sensitively and byte for byte; a value that is not text
+is matched as its text form.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlglot import exp
+
+# The dialects a predicate renders for: the ones cleancrm reads, and warehouses a replica may live in.
+DIALECTS = ("postgresql", "mysql", "sqlite", "duckdb", "snowflake", "bigquery", "databricks", "trino", "redshift")
+_SQLGLOT = {"postgresql": "postgres", "mysql": "mysql", "sqlite": "sqlite", "duckdb": "duckdb",
+            "snowflake": "snowflake", "bigquery": "bigquery", "databricks": "databricks", "trino": "trino",
+            "redshift": "redshift"}
+SQLITE_MATCH = "cleancrm_full_match"  # the function SQLite connections get (SQLite has no regex of its own)
+
+
+@dataclass(frozen=True)
+class Matches:
+    """The value of column `label` matches `pattern` as a whole (NULL never matches)."""
+
+    label: str
+    pattern: str
+
+
+@dataclass(frozen=True)
+class NotMatches:
+    """The value of column `label` is not NULL and does not match `pattern` as a whole."""
+
+    label: str
+    pattern: str
+
+
+@dataclass(frozen=True)
+class Lacks:
+    """The value of column `label` is not NULL and contains none of `fragments` (LIKE, no wildcards in them).
+
+    Cheaper than a pattern on every engine. A collation that folds case or accents can only make
+    more values look like they contain a fragment, which leaves them to Python: still sound.
+    """
+
+    label: str
+    fragments: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AtMost:
+    """The value of column `label` has at most `length` characters (NULL: false)."""
+
+    label: str
+    length: int
+
+
+@dataclass(frozen=True)
+class All:
+    """Every part holds."""
+
+    parts: tuple
+
+
+Predicate = Matches | NotMatches | Lacks | AtMost | All
+
+
+def sql_pattern(python_pattern: str) -> str:
+    """A pattern written for Python's `re` (`(?:…)` groups) in the syntax every dialect shares."""
+    return python_pattern.replace("(?:", "(")
+
+
+def any_of(words) -> str:
+    """A whole-value pattern for any of `words`, ASCII letters in either case (no case folding needed).
+
+    Case is spelled out in bracket classes because `lower()` depends on the database's locale (a
+    Turkish one lower-cases `I` to a dotless i); other characters stand alone in brackets.
+    """
+    def spelled(word: str) -> str:
+        out = []
+        for ch in word:
+            if ch.isascii() and ch.isalpha():
+                out.append(f"[{ch.upper()}{ch.lower()}]")
+            elif ch.isascii() and ch.isalnum():
+                out.append(ch)
+            elif ch in "\\^][":
+                raise ValueError(f"any_of: {word!r} holds {ch!r}, which no bracket class here spells alike")
+            else:
+                out.append(f"[{ch}]")  # '-' alone in brackets is itself everywhere
+        return "".join(out)
+
+    return "(" + "|".join(spelled(w) for w in sorted(words)) + ")"
+
+
+def _column(label: str, dialect: str) -> str:
+    return exp.column(label, table="q", quoted=True).sql(dialect=_SQLGLOT[dialect])
+
+
+def _literal(text: str, dialect: str) -> str:
+    return exp.Literal.string(text).sql(dialect=_SQLGLOT[dialect])
+
+
+def _as_text(label: str, dialect: str) -> str:
+    column = _column(label, dialect)
+    if dialect == "mysql":
+        return f"CAST({column} AS BINARY)"  # bytes: case-sensitive, no collation folding accents or case
+    if dialect == "sqlite":
+        return f"CAST({column} AS BLOB)"  # bytes, so text that is not valid UTF-8 cannot break the read
+    kind = {"bigquery": "STRING", "databricks": "STRING"}.get(dialect, "VARCHAR" if dialect != "postgresql" else "TEXT")
+    return f"CAST({column} AS {kind})"
+
+
+def _full_match(label: str, pattern: str, dialect: str) -> str:
+    # PCRE (MariaDB) and Java (Trino, Spark) let `$` match before a final newline; `\z` does not.
+    anchored = f"^({pattern})" + ("\\z" if dialect in ("mysql", "trino", "databricks") else "$")
+    value = _as_text(label, dialect)
+    if dialect in ("postgresql", "redshift"):
+        return f"({value} ~ {_literal(anchored, dialect)})"
+    if dialect == "mysql":
+        return f"({value} REGEXP {_literal(anchored, dialect)})"
+    if dialect == "sqlite":
+        return f"({SQLITE_MATCH}({_literal(anchored, dialect)}, {value}) = 1)"
+    if dialect == "duckdb":
+        return f"regexp_full_match({value}, {_literal(anchored, dialect)})"
+    if dialect == "snowflake":
+        return f"REGEXP_LIKE({value}, {_literal(anchored, dialect)})"
+    if dialect == "bigquery":
+        return f"REGEXP_CONTAINS({value}, {_literal(anchored, dialect)})"
+    if dialect == "databricks":
+        return f"({value} RLIKE {_literal(anchored, dialect)})"
+    if dialect == "trino":
+        return f"REGEXP_LIKE({value}, {_literal(anchored, dialect)})"
+    raise ValueError(f"no rendering of a match for dialect {dialect!r}")
+
+
+def _length(label: str, dialect: str) -> str:
+    column = _column(label, dialect)
+    return f"CHAR_LENGTH({column})" if dialect in ("mysql", "postgresql") else f"LENGTH({column})"
+
+
+def render(predicate: Predicate, dialect: str) -> str:
+    """SQL for the predicate over the columns of a subquery aliased `q` (true, false or NULL)."""
+    if isinstance(predicate, Matches):
+        return _full_match(predicate.label, predicate.pattern, dialect)
+    if isinstance(predicate, NotMatches):
+        column = _column(predicate.label, dialect)
+        return f"({column} IS NOT NULL AND NOT {_full_match(predicate.label, predicate.pattern, dialect)})"
+    if isinstance(predicate, Lacks):
+        value = _as_text(predicate.label, dialect) if dialect != "sqlite" else _column(predicate.label, dialect)
+        likes = []
+        for fragment in predicate.fragments:
+            if any(ch in fragment for ch in "%_\\'"):
+                raise ValueError(f"Lacks: {fragment!r} holds a LIKE wildcard or escape")
+            likes.append(f"{value} NOT LIKE {_literal('%' + fragment + '%', dialect)}")
+        return f"({_column(predicate.label, dialect)} IS NOT NULL AND " + " AND ".join(likes) + ")"
+    if isinstance(predicate, AtMost):
+        return f"({_length(predicate.label, dialect)} <= {int(predicate.length)})"
+    if isinstance(predicate, All):
+        return "(" + " AND ".join(render(p, dialect) for p in predicate.parts) + ")"
+    raise TypeError(f"not a predicate: {predicate!r}")
+
+
+def flag(predicate: Predicate, dialect: str) -> str:
+    """1 where the predicate holds, 0 where it is false or NULL (a NULL must not settle a record)."""
+    return f"CASE WHEN {render(predicate, dialect)} THEN 1 ELSE 0 END"
+
+
+@lru_cache(maxsize=256)
+def _compiled(pattern: bytes) -> re.Pattern:
+    return re.compile(pattern, re.DOTALL)
+
+
+def _sqlite_full_match(pattern, value) -> int | None:
+    """SQLite's match function: bytes against an anchored pattern, as the other engines match."""
+    if value is None or pattern is None:
+        return None
+    data = value if isinstance(value, bytes) else str(value).encode("utf-8", "surrogatepass")
+    return 1 if _compiled(pattern.encode()).fullmatch(data) is not None else 0
+
+
+def register_sqlite_functions(dbapi_conn) -> None:
+    """Give a SQLite connection the match function predicates render to."""
+    dbapi_conn.create_function(SQLITE_MATCH, 2, _sqlite_full_match, deterministic=True)
