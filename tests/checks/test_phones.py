@@ -13,9 +13,18 @@ from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 from checks.phones import _full, check_phone, normalise_phone
 
-TYPES = [PhoneNumberType.FIXED_LINE, PhoneNumberType.MOBILE, PhoneNumberType.TOLL_FREE,
-         PhoneNumberType.PREMIUM_RATE, PhoneNumberType.SHARED_COST, PhoneNumberType.VOIP,
-         PhoneNumberType.PERSONAL_NUMBER, PhoneNumberType.PAGER, PhoneNumberType.UAN, PhoneNumberType.VOICEMAIL]
+TYPES = [
+    PhoneNumberType.FIXED_LINE,
+    PhoneNumberType.MOBILE,
+    PhoneNumberType.TOLL_FREE,
+    PhoneNumberType.PREMIUM_RATE,
+    PhoneNumberType.SHARED_COST,
+    PhoneNumberType.VOIP,
+    PhoneNumberType.PERSONAL_NUMBER,
+    PhoneNumberType.PAGER,
+    PhoneNumberType.UAN,
+    PhoneNumberType.VOICEMAIL,
+]
 
 
 def corpus() -> list[tuple[str, str | None]]:
@@ -49,8 +58,11 @@ def test_corpus_is_large_and_mixed():
 @pytest.mark.parametrize("chunk", range(4))
 def test_fast_path_agrees_with_the_full_parse(chunk):
     part = CORPUS[chunk::4]
-    differ = [(raw, region, check_phone(raw, region), _full(raw, region)) for raw, region in part
-              if check_phone(raw, region) != _full(raw, region)]
+    differ = [
+        (raw, region, check_phone(raw, region), _full(raw, region))
+        for raw, region in part
+        if check_phone(raw, region) != _full(raw, region)
+    ]
     assert differ == []
 
 
@@ -58,17 +70,23 @@ def test_valid_numbers_have_one_e164_for_every_path():
     """Exact phone duplicates key valid numbers by the validity check's E.164 and the fuzzy pipeline
     by `normalise_phone`: one normal form, so they agree on every valid number of the corpus, those
     phonenumbers rewrites after the country code (`+44 (0)20…`, Gabon, Norfolk Island) included."""
-    differ = [(raw, region) for raw, region in CORPUS
-              if (found := check_phone(raw, region))[0] and found[2] != normalise_phone(raw, region)]
+    differ = [
+        (raw, region)
+        for raw, region in CORPUS
+        if (found := check_phone(raw, region))[0] and found[2] != normalise_phone(raw, region)
+    ]
     assert differ == []
 
 
-@pytest.mark.parametrize(("raw", "region", "e164"), [
-    pytest.param("+44 (0)20 7946 0018", None, "+442079460018", id="gb-trunk-zero-after-code"),
-    pytest.param("+1 1 415 555 0132", None, "+14155550132", id="nanp-trunk-one-after-code"),
-    pytest.param("(415) 555-0132", "US", "+14155550132", id="us-national"),
-    pytest.param("030 1234567", "DE", "+49301234567", id="de-national"),
-])
+@pytest.mark.parametrize(
+    ("raw", "region", "e164"),
+    [
+        pytest.param("+44 (0)20 7946 0018", None, "+442079460018", id="gb-trunk-zero-after-code"),
+        pytest.param("+1 1 415 555 0132", None, "+14155550132", id="nanp-trunk-one-after-code"),
+        pytest.param("(415) 555-0132", "US", "+14155550132", id="us-national"),
+        pytest.param("030 1234567", "DE", "+49301234567", id="de-national"),
+    ],
+)
 def test_trunk_prefixes_are_dropped_on_every_path(raw, region, e164):
     assert normalise_phone(raw, region) == e164
     assert normalise_phone(raw, region, fast=False) == e164
