@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from functools import cache
 
+import pandas as pd
 import pycountry
+from phonenumbers import PhoneMetadata
 
 from checks.normalise import BLANK_OR_NULL
-from checks.values import SPECIAL_TLDS, is_iso_country
-from connectors.source.predicates import AtMost, Lacks, Matches, NotMatches, any_of
+from checks.phones import NUMBER_TYPES
+from checks.values import SPECIAL_TLDS, is_iso_country, placeholder_phones
+from connectors.source.predicates import AtMost, Lacks, Matches, NotMatches, any_of, sql_pattern
 
 # Printable ASCII, no white space at either end: Python's strip() leaves such a value as it is.
 _TRIMMED_ASCII = r"[!-~]([ -~]*[!-~])?"
@@ -55,3 +58,44 @@ def _iso_codes() -> str:
 def iso_country(label: str) -> tuple:
     """An ISO 3166 alpha-2 code as `values.is_iso_country` accepts it (upper case, listed)."""
     return (Matches(label, _iso_codes()),)
+
+
+def _sql_regex(pattern: str) -> str:
+    """A phonenumbers metadata pattern (Python syntax) in the shared syntax: plain groups, digit classes."""
+    return sql_pattern(pattern).replace(r"\d", "[0-9]")
+
+
+def _digit_runs(size: int) -> list[str]:
+    """Every `size`-digit run going up (or down) one digit at a time, modulo 10 (`values` calls them placeholders)."""
+    up, down = "0123456789" * 3, "9876543210" * 3
+    runs = sorted({seq[start:start + size] for seq in (up, down) for start in range(10)})
+    assert placeholder_phones(pd.Series(runs, dtype=object)).all()  # the same rule as the checks'
+    return runs
+
+
+@cache
+def _nanp_parts() -> tuple[str, str]:
+    """(valid national number, placeholder) patterns of `+1` numbers from phonenumbers' US metadata."""
+    meta = PhoneMetadata.metadata_for_region("US")
+    types = [getattr(meta, t, None) for t in NUMBER_TYPES]
+    assert tuple(meta.general_desc.possible_length) == (10,)
+    assert all(d.possible_length in (None, (), (10,), (-1,)) for d in types if d is not None)
+    assert meta.leading_digits is None and meta.national_prefix_for_parsing == "1"
+    valid = "|".join(f"({_sql_regex(d.national_number_pattern)})" for d in types
+                     if d is not None and d.national_number_pattern)
+    general = _sql_regex(meta.general_desc.national_number_pattern)
+    placeholder = "|".join([*(d * 7 for d in "0123456789")])
+    runs = "|".join([f"[+]({'|'.join(_digit_runs(11))})", f"[+]1({'|'.join(_digit_runs(10))})",
+                     f"[+]1[0-9]({'|'.join(_digit_runs(9))})", f"[+][0-9]*({placeholder})"])
+    return "[+]1[2-9][0-9]{9}", f"[+]1({general})", f"[+]1({valid})", runs
+
+
+def valid_nanp_e164(label: str) -> tuple:
+    """A `+1` number in E.164 that `values.phone_info` finds valid (in the US) and that is no placeholder.
+
+    Written exactly `+1` and ten digits, such a number takes `phones.check_phone`'s fast path
+    whatever the record's country, and is valid when its national number matches the US general
+    description and one of its number types: those patterns, from phonenumbers' own metadata.
+    """
+    shape, general, valid, placeholders = _nanp_parts()
+    return Matches(label, shape), Matches(label, general), Matches(label, valid), NotMatches(label, placeholders)

@@ -71,9 +71,9 @@ class SourceConfig(StrictModel):
     statement_timeout_s: int = Field(600, ge=1, description="Longest a single query may run, in seconds.")
     chunk_size: int = Field(50_000, ge=100, description="Rows per streamed chunk.")
     pushdown: Literal["auto", "always", "never"] = Field(
-        "never", description="Let the database settle the records that certainly pass a check, so only the "
-        "others are read: `auto` when that spares reading every record, `always`, or `never` (the default: on "
-        "PostgreSQL the predicates cost more than the reads they spare, see the README).")
+        "auto", description="Settle the records that certainly pass a check without reading them into Python, so "
+        "only the others are judged there: `auto` where measured faster (PostgreSQL, when every row check of an "
+        "entity settles), `always`, or `never`.")
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 

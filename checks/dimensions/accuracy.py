@@ -24,7 +24,7 @@ from checks.fields import (
     usable,
 )
 from checks.reference import name_dictionaries
-from checks.settled import plain_email
+from checks.settled import plain_email, valid_nanp_e164
 from checks.values import (
     domain_typo_fix,
     email_ok,
@@ -179,6 +179,10 @@ class PhoneValid(Check):
     fields = ("phone",)
     severity = "high"
     extra_fields = ("country",)
+
+    def settled(self, ctx):  # noqa: D102
+        cols = ctx.cols("phone")
+        return All(tuple(p for fc in cols for p in valid_nanp_e164(fc.label))), len(cols)
 
     def evaluate(self, frame, ctx):  # noqa: D102
         def build(fc):

@@ -53,19 +53,19 @@ def frame_from_rows(rows, names: list[str]) -> pd.DataFrame:
         grid = np.empty((len(rows), len(names)), dtype=object)
         for j, values in enumerate(zip(*rows, strict=True)):
             grid[:, j] = values
-    data = {}
-    for j, name in enumerate(names):
-        arr = grid[:, j]
-        kind = pd.api.types.infer_dtype(arr, skipna=True)
-        if kind in _NUMERIC_KINDS:
-            data[name] = pd.to_numeric(pd.Series(arr, dtype=object), errors="coerce")
-        elif kind == "datetime":
-            data[name] = pd.to_datetime(pd.Series(arr, dtype=object), errors="coerce")
-        elif kind == "boolean" and not pd.isna(arr).any():
-            data[name] = pd.Series(arr.astype(bool))
-        else:
-            data[name] = pd.Series(arr, dtype=object)
-    return pd.DataFrame(data, columns=names)
+    return pd.DataFrame({name: typed_column(grid[:, j]) for j, name in enumerate(names)}, columns=names)
+
+
+def typed_column(arr: np.ndarray) -> pd.Series:
+    """One column of driver values (an object array) as the checks read it: numbers and timestamps typed."""
+    kind = pd.api.types.infer_dtype(arr, skipna=True)
+    if kind in _NUMERIC_KINDS:
+        return pd.to_numeric(pd.Series(arr, dtype=object), errors="coerce")
+    if kind == "datetime":
+        return pd.to_datetime(pd.Series(arr, dtype=object), errors="coerce")
+    if kind == "boolean" and not pd.isna(arr).any():
+        return pd.Series(arr.astype(bool))
+    return pd.Series(arr, dtype=object)
 
 @dataclass
 class Source:
@@ -171,6 +171,10 @@ class Source:
         except SQLAlchemyError as exc:
             raise self._query_error(exc) from None
 
+    def query_error(self, exc: Exception) -> SourceError:
+        """The one-line SourceError for a failed query (also for readers other than SQLAlchemy)."""
+        return self._query_error(exc)
+
     def _query_error(self, exc: SQLAlchemyError) -> SourceError:
         """A one-line SourceError; a cancelled query names the statement timeout and how to raise it."""
         first = _first_line(exc)
@@ -192,7 +196,10 @@ class Source:
         return None
 
     def close(self) -> None:
-        """Release the connection pool."""
+        """Release the connection pool (and a columnar reader's connection)."""
+        from connectors.source import columnar
+
+        columnar.close(self)
         self.engine.dispose()
 
 

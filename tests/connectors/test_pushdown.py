@@ -1,7 +1,7 @@
 """The push-down engine on SQLite, PostgreSQL and MariaDB: the same findings as the row engine.
 
 `source.pushdown: always` lets the database settle the records that certainly pass the checks that
-state a predicate (required fields, email syntax, ISO countries) and judges only the others in
+state a predicate (required fields, email syntax, ISO countries, +1 phones) and judges only the others in
 Python; `never` judges every record in Python. Both must give the same results, finding for finding.
 """
 
@@ -18,7 +18,7 @@ from connectors.history import HistoryStore
 from connectors.presets import build_config
 from connectors.source import open_source
 
-SETTLED = "completeness.required,accuracy.email_syntax,consistency.country_iso"
+SETTLED = "completeness.required,accuracy.email_syntax,consistency.country_iso,accuracy.phone_valid"
 COLUMNS = ["check_id", "entity", "record_key", "field", "column_name", "value", "reason", "suggestion", "owner"]
 
 
@@ -42,13 +42,14 @@ def _findings(result) -> pd.DataFrame:
 def test_pushdown_finds_what_the_row_engine_finds(loaded, tmp_path, only):
     url, _ = loaded("salesforce", "api")
     rows = _run(url, "never", f"sqlite:///{tmp_path / 'rows.db'}", only)
-    pushed = _run(url, "always", f"sqlite:///{tmp_path / 'pushed.db'}", only)
-    keys = ["check_id", "entity", "applicable", "failed", "score"]
-    assert (rows.check_results[keys].sort_values(keys[:2]).reset_index(drop=True)
-            .equals(pushed.check_results[keys].sort_values(keys[:2]).reset_index(drop=True)))
     assert len(rows.findings) > 10  # the demo's defects are there to be found
-    pd.testing.assert_frame_equal(_findings(rows), _findings(pushed))
-    assert pushed.rows_read == rows.rows_read
+    keys = ["check_id", "entity", "applicable", "failed", "score"]
+    for mode in ("always", "auto"):  # auto: on PostgreSQL, the settled checks alone read no record into Python
+        pushed = _run(url, mode, f"sqlite:///{tmp_path / (mode + '.db')}", only)
+        assert (rows.check_results[keys].sort_values(keys[:2]).reset_index(drop=True)
+                .equals(pushed.check_results[keys].sort_values(keys[:2]).reset_index(drop=True))), mode
+        pd.testing.assert_frame_equal(_findings(rows), _findings(pushed))
+        assert pushed.rows_read == rows.rows_read
 
 
 # Values at the edges of what a predicate may settle: white space of every kind, null tokens in any
@@ -61,15 +62,19 @@ TRICKY_EMAILS = ["a@b.co", "A.B@EXAMPLE.COM", "a..b@x.com", ".a@x.com", "a.@x.co
 TRICKY_NAMES = ["Smith", " Smith", "Smith ", "\tSmith", "Sm ith", "UNKNOWN", "unknown", "Unknown ", "n/a", "N/A",
                 "-", "--", "TBD", "NaN", "nan", "None", "Müller", "", " ", None, "#N/A", "Not Available", "x", "Ⅸ"]
 TRICKY_COUNTRIES = ["US", "us", "Us", "USA", "GB", "UK", "DE", "XX", "ZZ", " US", "US ", "", None, "Unknown", "FR"]
+TRICKY_PHONES = ["+14155550132", "+12125551234", "+11234567890", "+12345678901", "+15555555555", "+1415555013",
+                 "+141555501320", "(415) 555-0132", "+1 415 555 0132", " +14155550132", "+1415555O132",
+                 "+12687654321", "+442079460958", "", None, "n/a", "+18005550100", "+19005550100"]
 
 
 def _tricky_frame() -> pd.DataFrame:
-    n = max(len(TRICKY_EMAILS), len(TRICKY_NAMES), len(TRICKY_COUNTRIES)) * 3
+    n = max(len(TRICKY_EMAILS), len(TRICKY_NAMES), len(TRICKY_COUNTRIES), len(TRICKY_PHONES)) * 3
     return pd.DataFrame({
         "id": range(1, n + 1),
         "email": [TRICKY_EMAILS[i % len(TRICKY_EMAILS)] for i in range(n)],
         "last_name": [TRICKY_NAMES[i % len(TRICKY_NAMES)] for i in range(n)],
         "country": [TRICKY_COUNTRIES[i % len(TRICKY_COUNTRIES)] for i in range(n)],
+        "phone": [TRICKY_PHONES[i % len(TRICKY_PHONES)] for i in range(n)],
     })
 
 
@@ -86,7 +91,8 @@ def test_pushdown_settles_no_edge_value_the_row_engine_fails(backend, tmp_path):
         cfg = parse_config({
             "name": "edges", "source": {"url": url, "pushdown": mode}, "history": {"url": history},
             "entities": {"contact": {"table": "people", "key": "id", "required": ["last_name", "email"],
-                                     "fields": {"email": "email", "last_name": "last_name", "country": "country"}}},
+                                     "fields": {"email": "email", "last_name": "last_name", "country": "country",
+                                                "phone": "phone"}}},
         })
         results[mode] = run_checks(cfg, now=datetime(2024, 6, 1), only=SETTLED, history=HistoryStore(history),
                                    lock=False).result
@@ -102,7 +108,8 @@ def test_pushdown_settles_no_edge_value_the_row_engine_fails(backend, tmp_path):
 def test_predicates_settle_plain_values_and_only_values_python_passes(backend):
     import sqlalchemy as sa
 
-    from checks.settled import filled_text, iso_country, plain_email
+    from checks.phones import check_phone
+    from checks.settled import filled_text, iso_country, plain_email, valid_nanp_e164
     from checks.values import email_syntax_valid, is_iso_country, missing_values
     from connectors.source.predicates import All, flag
 
@@ -124,6 +131,7 @@ def test_predicates_settle_plain_values_and_only_values_python_passes(backend):
         emails = settled("email", plain_email("email"))
         names = settled("last_name", filled_text("last_name"))
         countries = settled("country", iso_country("country"))
+        phones = settled("phone", valid_nanp_e164("phone"))
     finally:
         source.close()
     assert {"a@b.co", "A.B@EXAMPLE.COM", "a+tag@x.io", "a@x.co.uk", "a_b%c@x-y.org"} <= emails
@@ -133,6 +141,9 @@ def test_predicates_settle_plain_values_and_only_values_python_passes(backend):
     assert not missing_values(pd.Series(sorted(names), dtype=object)).any()
     assert not names & {"NaN", "nan", "UNKNOWN", "Unknown ", " Smith", "\tSmith", "Müller"}
     assert countries == {"US", "GB", "DE", "FR"} and all(is_iso_country(c) for c in countries)
+    assert {"+14155550132", "+12125551234", "+18005550100"} <= phones
+    assert all(check_phone(p, None)[0] for p in phones)
+    assert not phones & {"+12345678901", "+15555555555", "+1415555013", " +14155550132", "+12687654321"}
 
 
 def test_a_predicate_renders_per_dialect():
@@ -155,3 +166,54 @@ def test_a_predicate_renders_per_dialect():
     }
     for dialect, sql in expected.items():
         assert render(predicate, dialect) == sql, dialect
+
+
+@pytest.mark.postgres
+def test_the_columnar_reader_reads_and_refuses_writes(pg_url):
+    from connectors.source import columnar
+    from connectors.source.guard import WriteRefusedError
+
+    source = open_source(pg_url)
+    try:
+        assert columnar.columnar_available(source)
+        table = columnar.read_arrow(source, "SELECT 1 AS a, 'x' AS b UNION ALL SELECT 2, NULL")
+        assert table.column_names == ["a", "b"] and table.column("b").to_pylist() == ["x", None]
+        for statement in ("CREATE TABLE cleancrm_probe (a int)", "SELECT 1; DROP TABLE x",
+                          "SELECT set_config('default_transaction_read_only', 'off', false)"):
+            with pytest.raises(WriteRefusedError):
+                columnar.read_arrow(source, statement)
+        # Past the guard, DuckDB's own connection is read-only too.
+        with pytest.raises(Exception, match="read-only|read only"):
+            columnar._connection(source).execute("CREATE TABLE crm.public.cleancrm_probe (a INTEGER)")
+    finally:
+        source.close()
+
+
+def test_auto_settles_only_on_a_columnar_source_when_nothing_else_reads_the_records(loaded, tmp_path):
+    from checks.engine.measure import Measurer
+    from checks.engine.plan import plan
+
+    url, _ = loaded("salesforce", "api")
+    source = open_source(url)
+    try:
+        data = build_config(source, url)
+        data["history"] = {"url": f"sqlite:///{tmp_path / 'h.db'}"}
+        cfg = parse_config(data)
+        measurer = Measurer(cfg, source, datetime(2024, 6, 1))
+        from checks.base import Context
+
+        def decided(only: str) -> int:
+            planned = [p for p in plan(cfg, only) if p.entity == "contact"]
+            contexts = {i: Context("contact", measurer.now, {f: measurer.queries["contact"].field_columns(f)
+                                                             for f in cfg.entities["contact"].fields},
+                                   p.params, measurer.shared) for i, p in enumerate(planned)}
+            rows = [i for i, p in enumerate(planned) if p.check.scope == "row"]
+            entity = [i for i, p in enumerate(planned) if p.check.scope == "entity"]
+            return len(measurer._settled(planned, contexts, rows, entity))
+
+        columnar = source.dialect == "postgresql"
+        assert decided(SETTLED) == (4 if columnar else 0)
+        assert decided(SETTLED + ",consistency.phone_e164") == 0  # judged in Python only: a full read
+        assert decided(SETTLED + ",duplication.exact_email") == 0  # an entity check reads every record
+    finally:
+        source.close()
