@@ -136,6 +136,8 @@ class Check:
     severity: ClassVar[str] = "medium"
     weight: ClassVar[float] = 1.0
     scope: ClassVar[str] = "row"  # "row": chunk by chunk; "entity": the whole entity at once
+    # Entity checks answered from the table's SQL aggregate alone need none of its records read.
+    reads_records: ClassVar[bool] = True
     extra_fields: ClassVar[tuple[str, ...]] = ()  # read when mapped, never required
     # Entity checks with `chunk_keys`: the fields their entity pass reads besides the keys.
     entity_fields: ClassVar[tuple[str, ...]] = ()
@@ -173,6 +175,16 @@ class Check:
         `evaluate`, so the predicate must never hold for a record `evaluate` would fail, and each
         settled record must count as applicable exactly the given number of times (once per
         column, for a check over several). None: every record is judged in Python.
+        """
+        return None
+
+    def settled_key(self, ctx: Context) -> tuple[tuple, str] | None:
+        """Keyed entity checks: where DuckDB computes the record's duplicate key, and the SQL for it.
+
+        A predicate (its parts) under which the key DuckDB computes over the record's columns is
+        exactly what `chunk_keys` gives. The engine computes the keys of the other records in
+        Python and judges in Python only the records that may share a key; a record with a key no
+        other record has passes and counts as applicable. None: every record goes to Python.
         """
         return None
 

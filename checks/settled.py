@@ -16,6 +16,13 @@ from phonenumbers import PhoneMetadata
 
 from checks.normalise import BLANK_OR_NULL
 from checks.phones import NUMBER_TYPES
+from checks.reference import (
+    DOTS_IGNORED_DOMAINS,
+    MAIL_DOMAIN_ALIASES,
+    PLACEHOLDER_DOMAINS,
+    PLACEHOLDER_LOCALS,
+    ROLE_LOCALS,
+)
 from checks.values import SPECIAL_TLDS, is_iso_country, placeholder_phones
 from connectors.source.predicates import AtMost, Lacks, Matches, NotMatches, any_of, sql_pattern
 
@@ -99,3 +106,31 @@ def valid_nanp_e164(label: str) -> tuple:
     """
     shape, general, valid, placeholders = _nanp_parts()
     return Matches(label, shape), Matches(label, general), Matches(label, valid), NotMatches(label, placeholders)
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _sql_set(values) -> str:
+    return "(" + ", ".join(_sql_text(v) for v in sorted(values)) + ")"
+
+
+def email_key_sql(label: str) -> tuple[tuple, str]:
+    """For a plain address (the parts of `plain_email`): its duplicate key computed in DuckDB.
+
+    The key is `normalise.email_key_of` of `normalise.split_email`, spelled in SQL: for a plain
+    address (ASCII, one @, no white space or brackets) lower-casing and splitting agree with
+    Python's, so the key is the same string; None for a role or placeholder address.
+    """
+    col = f'"q"."{label}"'
+    lowered = f"lower({col})"
+    local = f"split_part(split_part({lowered}, '@', 1), '+', 1)"
+    domain = f"split_part({lowered}, '@', 2)"
+    aliased = "CASE " + " ".join(f"WHEN {domain} = {_sql_text(a)} THEN {_sql_text(b)}"
+                                 for a, b in sorted(MAIL_DOMAIN_ALIASES.items())) + f" ELSE {domain} END"
+    undotted = f"CASE WHEN ({aliased}) IN {_sql_set(DOTS_IGNORED_DOMAINS)} THEN replace({local}, '.', '') ELSE {local} END"
+    key = (f"CASE WHEN ({undotted}) = '' OR ({undotted}) IN {_sql_set(ROLE_LOCALS | PLACEHOLDER_LOCALS)} "
+           f"OR ({aliased}) IN {_sql_set(PLACEHOLDER_DOMAINS)} OR ({undotted}) = split_part(({aliased}), '.', 1) "
+           f"THEN NULL ELSE ({undotted}) || '@' || ({aliased}) END")
+    return plain_email(label), key

@@ -54,8 +54,6 @@ class RequiredFields(Check):
 
     def settled(self, ctx):  # noqa: D102
         cols = [fc for f in ctx.param("_required", []) for fc in ctx.cols(f)]
-        if not cols:
-            return None
         return All(tuple(p for fc in cols for p in filled_text(fc.label))), len(cols)
 
     def evaluate(self, frame, ctx):  # noqa: D102

@@ -10,7 +10,7 @@ import pandas as pd
 from checks.base import PEOPLE, Check, Outcome, failures, per_column, register
 from checks.fields import countries, distinct, email_view, name_view, phone_view, shown, truthy, usable
 from checks.normalise import normalise_whitespace
-from checks.settled import iso_country
+from checks.settled import filled_text, iso_country
 from checks.values import (
     as_keys,
     is_iso_country,
@@ -20,7 +20,7 @@ from checks.values import (
     spread,
     text,
 )
-from connectors.source.predicates import All
+from connectors.source.predicates import All, InKeys
 
 
 @register
@@ -230,6 +230,16 @@ class Orphans(Check):
 
     def read_fields(self, mapped, params):  # noqa: D102
         return [f for f in self.reported_fields(mapped, params) if f in set(mapped)]
+
+    def settled(self, ctx):  # noqa: D102
+        parts, columns = [], 0
+        for field, target in ctx.param("_references", []):
+            live = frozenset(ctx.lookup("live_keys")(target))
+            for fc in ctx.cols(field):
+                # Filled (so the key is present) and, as text, a live key of the target.
+                parts += [*filled_text(fc.label), InKeys(fc.label, f"live_keys:{target}", live)]
+                columns += 1
+        return All(tuple(parts)), columns  # no reference: every record settled, none applicable
 
     def evaluate(self, frame, ctx):  # noqa: D102
         out = Outcome.empty()

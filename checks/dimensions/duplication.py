@@ -15,6 +15,7 @@ from checks.base import PEOPLE, Check, Outcome, failures, keys_of, register
 from checks.fields import countries, dates, email_view, per_distinct, phone_view, shown, usable
 from checks.normalise import fold_or_none, normalise_company, normalise_whitespace
 from checks.phones import normalise_phone
+from checks.settled import email_key_sql
 from checks.values import email_keys, map_distinct, text
 from connectors.mapping import KEY
 
@@ -77,6 +78,9 @@ class ExactEmail(_Exact):
     entities = PEOPLE
     fields = ("email",)
     extra_fields = ("created_at",)
+
+    def settled_key(self, ctx):  # noqa: D102
+        return email_key_sql(ctx.cols("email")[0].label)
 
     def chunk_keys(self, frame, ctx):  # noqa: D102
         return email_key(frame, ctx.cols("email")[0])

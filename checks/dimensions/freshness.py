@@ -13,6 +13,7 @@ from checks.base import Check, Outcome, failures, register
 from checks.fields import dates, shown, truthy
 from checks.reference import OPEN_LEAD_STATUSES
 from checks.values import text
+from connectors.source.predicates import NotBefore
 
 AGE_BUCKETS = ((30, "< 30 days"), (90, "30–90 days"), (365, "90 days–1 year"), (730, "1–2 years"))
 OLDEST_BUCKET = "> 2 years"
@@ -33,6 +34,11 @@ class Staleness(Check):
     entities = RECORD_ENTITIES
     fields = ("modified_at",)
     params = {"days": NonNegativeInt}
+
+    def settled(self, ctx):  # noqa: D102
+        # Modified at or after now minus `days` days: an age of at most `days` whole days.
+        bound = pd.Timestamp(ctx.now) - pd.Timedelta(days=int(ctx.param("days", 730)))
+        return NotBefore(ctx.cols("modified_at")[0].label, bound.to_pydatetime()), 1
 
     def evaluate(self, frame, ctx):  # noqa: D102
         modified = dates(frame, ctx, "modified_at")
@@ -64,6 +70,7 @@ class NewestUpdate(Check):
     entities = RECORD_ENTITIES
     fields = ("modified_at",)
     scope = "entity"
+    reads_records = False  # the newest update comes from the table's aggregate
     params = {"days": NonNegativeInt}
 
     def evaluate(self, frame, ctx):  # noqa: D102

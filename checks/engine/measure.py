@@ -21,7 +21,7 @@ from checks.config import Config
 from checks.engine.lookups import LOOKUPS
 from checks.engine.parallel import ChunkJob, ChunkRunner, key_ranges, prepare_chunk
 from checks.engine.plan import Planned
-from checks.engine.settle import measure_settled, settled_checks
+from checks.engine.settle import measure_keyed_settled, measure_settled, read_records, settled_checks
 from checks.fields import reset_memo
 from checks.scoring import record_scores, score_table
 from checks.values import to_datetime
@@ -103,22 +103,24 @@ class Measurer:
                 self.lookups[name].prepare(p.params)
 
     def _settled(self, planned: list[Planned], contexts: dict[int, Context], row_checks: list[int],
-                 entity_checks: list[int]) -> list:
-        """The row checks the database settles, by `source.pushdown`.
+                 entity_checks: list[int]) -> tuple[list, list[int]]:
+        """The row checks the database settles, and the keyed entity checks DuckDB keys, by `source.pushdown`.
 
+        Keyed entity checks (exact duplicates) are keyed in DuckDB on a columnar source only.
         `auto` settles records only where that was measured faster than the row engine: on a
         source read as columns (PostgreSQL, `connectors.source.columnar`), when each row check of
-        the entity settles and no entity check reads the whole entity, so that the read of every
-        record into Python is spared. Otherwise the row engine judges the records it reads anyway.
+        the entity settles and every entity check reading records is keyed, so that the read of
+        every record into Python is spared. Otherwise the row engine judges the records it reads anyway.
         """
         mode = self.cfg.source.pushdown
         if mode == "never":
-            return []
+            return [], []
         settled = settled_checks(planned, contexts, row_checks, self.source.dialect)
-        if mode == "auto" and (not columnar_available(self.source) or len(settled) < len(row_checks)
-                               or entity_checks):
-            return []
-        return settled
+        columnar = columnar_available(self.source)
+        keyed = [i for i in entity_checks if columnar and planned[i].check.settled_key(contexts[i]) is not None]
+        if mode == "auto" and (not columnar or len(settled) < len(row_checks) or len(keyed) < len(entity_checks)):
+            return [], []
+        return settled, keyed
 
     # -- measuring -----------------------------------------------------------------------------
     def measure_entity(self, entity: str, planned: list[Planned]) -> tuple[dict[int, Outcome], pd.Series, float]:
@@ -140,12 +142,14 @@ class Measurer:
         outcomes = {i: Outcome.empty() for i in range(len(planned))}
         timings = {i: 0.0 for i in range(len(planned))}
         row_checks = [i for i, p in enumerate(planned) if p.check.scope == "row"]
-        entity_checks = [i for i, p in enumerate(planned) if p.check.scope == "entity"]
-        settled = self._settled(planned, contexts, row_checks, entity_checks)
+        entity_checks = [i for i, p in enumerate(planned) if p.check.scope == "entity" and p.check.reads_records]
+        from_aggregate = [i for i, p in enumerate(planned) if p.check.scope == "entity" and not p.check.reads_records]
+        settled, keyed_in_sql = self._settled(planned, contexts, row_checks, entity_checks)
         full_read = True
-        if settled:
-            positions = {s.position for s in settled}
+        if settled or keyed_in_sql:
+            positions = {s.position for s in settled} | set(keyed_in_sql)
             row_checks = [i for i in row_checks if i not in positions]
+            entity_checks = [i for i in entity_checks if i not in positions]
             fields = {"owner_id"} & set(mapped)
             for i, p in enumerate(planned):
                 if i not in positions:
@@ -164,13 +168,23 @@ class Measurer:
         self._prepare_lookups(planned)
         owner_label = columns["owner_id"][0].label if "owner_id" in columns else None
         settled_owners = None
-        if settled:
-            open_fields = {"owner_id"} & set(mapped) | {
-                f for s in settled for f in planned[s.position].check.read_fields(mapped, planned[s.position].params)}
-            done, settled_owners = measure_settled(self.source, query.select(sorted(open_fields))[0], settled,
-                                                   planned, contexts, int(total), owner_label,
-                                                   self.cfg.source.chunk_size, timings)
-            outcomes.update(done)
+        if settled or keyed_in_sql:
+            read_by = {i: set(planned[i].check.read_fields(mapped, planned[i].params))
+                       for i in [s.position for s in settled] + keyed_in_sql}
+            pushed_fields = {"owner_id"} & set(mapped) | set().union(*read_by.values())
+            pushed_sql = query.select(sorted(pushed_fields))[0]
+            # Read once for all of them when read as columns (the keyed checks need it).
+            table = read_records(self.source, pushed_sql) if columnar_available(self.source) else None
+            if settled:
+                done, settled_owners = measure_settled(self.source, pushed_sql, settled, planned, contexts,
+                                                       int(total), owner_label, self.cfg.source.chunk_size,
+                                                       timings, table)
+                outcomes.update(done)
+            for i in keyed_in_sql:
+                outcomes[i], keyed_owners = measure_keyed_settled(self.source, pushed_sql, i, planned, contexts,
+                                                                  owner_label, timings, table)
+                settled_owners = keyed_owners if settled_owners is None else pd.concat([settled_owners, keyed_owners])
+            del table
         job = ChunkJob(planned, contexts, row_checks, keyed, keep, owner_label, self.source,
                        query.range_select(sorted(fields)), self.cfg.source.chunk_size)
         read = 0
@@ -210,6 +224,10 @@ class Measurer:
             reset_memo()
             for lookup in self.lookups.values():
                 lookup.after_entity(entity, whole)
+        for i in from_aggregate:  # answered from the table's aggregate: no record to give them
+            t = time.perf_counter()
+            outcomes[i] = planned[i].check.evaluate(pd.DataFrame(columns=[KEY]), contexts[i])
+            timings[i] += time.perf_counter() - t
         owners = [r.owners for r in results if r.owners is not None] + (
             [settled_owners] if settled_owners is not None else [])
         owner_series = pd.concat(owners) if owners else pd.Series(dtype=object)

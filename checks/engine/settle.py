@@ -14,9 +14,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from checks.base import Context, Outcome
+from checks.base import Context, Outcome, prepared_column
 from checks.engine.parallel import prepare_chunk
 from checks.engine.plan import Planned
 from checks.fields import reset_memo
@@ -25,7 +27,7 @@ from connectors.mapping import KEY
 from connectors.source import Source
 from connectors.source.columnar import close as close_columnar
 from connectors.source.columnar import columnar_available, frame_from_arrow, read_arrow
-from connectors.source.predicates import Predicate, flag
+from connectors.source.predicates import All, Predicate, flag, key_tables, render
 
 # Dialects whose sources render predicates (a CSV or Excel export is read through SQLite).
 PUSHDOWN_DIALECTS = ("postgresql", "mysql", "sqlite")
@@ -63,7 +65,7 @@ def open_records_sql(select_sql: str, settled: list[Settled], source: Source) ->
 
 def measure_settled(source: Source, select_sql: str, settled: list[Settled], planned: list[Planned],
                     contexts: dict[int, Context], total: int, owner_label: str | None, chunk_size: int,
-                    timings: dict[int, float]) -> tuple[dict[int, Outcome], pd.Series]:
+                    timings: dict[int, float], table: pa.Table | None = None) -> tuple[dict[int, Outcome], pd.Series]:
     """Outcomes of the settled checks: open records judged by each check, the other `total` minus those settled.
 
     `total` is the entity's live records (its key is unique, `run.repeated_keys`); every record a
@@ -73,7 +75,18 @@ def measure_settled(source: Source, select_sql: str, settled: list[Settled], pla
     owners = []
     parts: dict[int, list[Outcome]] = {s.position: [] for s in settled}
     open_for = dict.fromkeys(parts, 0)
-    for chunk in _open_chunks(source, select_sql, settled, chunk_size):
+    if table is None and columnar_available(source):
+        table = read_records(source, select_sql)
+    if table is not None:
+        for s, frame in _open_in_duckdb(table, settled, planned, contexts, owner_label, chunk_size):
+            start = time.perf_counter()
+            if owner_label:
+                owners.append(pd.Series(as_keys(frame[owner_label]).to_numpy(), index=frame[KEY].to_numpy(), dtype=object))
+            open_for[s.position] += len(frame)
+            reset_memo()
+            parts[s.position].append(planned[s.position].check.evaluate(frame, contexts[s.position]))
+            timings[s.position] += time.perf_counter() - start
+    for chunk in (_open_chunks(source, select_sql, settled, chunk_size) if table is None else ()):
         if owner_label:
             owners.append(pd.Series(as_keys(chunk[owner_label]).to_numpy(), index=chunk[KEY].to_numpy(), dtype=object))
         for s in settled:
@@ -84,47 +97,118 @@ def measure_settled(source: Source, select_sql: str, settled: list[Settled], pla
             parts[s.position].append(planned[s.position].check.evaluate(mine.reset_index(drop=True),
                                                                         contexts[s.position]))
             timings[s.position] += time.perf_counter() - start
+    for s in settled:  # every record settled: the check still gives its table-wide metrics
+        if not parts[s.position]:
+            context = contexts[s.position]
+            labels = [fc.label for f in planned[s.position].check.read_fields(list(context.columns), context.params)
+                      for fc in context.cols(f)]
+            empty = pd.DataFrame({c: pd.Series(dtype=object) for c in dict.fromkeys([KEY, *labels])})
+            parts[s.position].append(planned[s.position].check.evaluate(empty, context))
     reset_memo()
     outcomes = {}
     for s in settled:
         out = Outcome.combine(parts[s.position])
         out.applicable += (total - open_for[s.position]) * s.applicable_each
         outcomes[s.position] = out
-    return outcomes, (pd.concat(owners) if owners else pd.Series(dtype=object))
+    owners = pd.concat(owners) if owners else pd.Series(dtype=object)
+    return outcomes, owners[~owners.index.duplicated()]
 
 
 def _open_chunks(source: Source, select_sql: str, settled: list[Settled], chunk_size: int) -> Iterator[pd.DataFrame]:
-    """The open records in prepared chunks, each with its flags."""
-    if columnar_available(source):
-        chunks = _open_chunks_in_duckdb(source, select_sql, settled, chunk_size)
-    else:
-        chunks = source.stream(open_records_sql(select_sql, settled, source), chunk_size)
-    for chunk in chunks:
+    """The open records in prepared chunks, each with its flags, from one statement in the source's SQL."""
+    for chunk in source.stream(open_records_sql(select_sql, settled, source), chunk_size):
         chunk = chunk.astype({s.label: "int64" for s in settled})
         yield prepare_chunk(chunk)
 
 
-def _open_chunks_in_duckdb(source: Source, select_sql: str, settled: list[Settled],
-                           chunk_size: int) -> Iterator[pd.DataFrame]:
-    """The records read as Arrow, the predicates judged by DuckDB in this process, the open ones as rows.
+def _open_in_duckdb(table: pa.Table, settled: list[Settled], planned: list[Planned], contexts: dict[int, Context],
+                    owner_label: str | None, chunk_size: int) -> Iterator[tuple[Settled, pd.DataFrame]]:
+    """Per settled check, the records its predicate leaves open, judged by DuckDB over the records read as Arrow.
 
     PostgreSQL's regular-expression engine costs a few microseconds a value; DuckDB's (RE2, over
-    columns, on every core) a fraction of that. The open records become Python rows exactly as
-    a driver's rows would (`columnar.frame_from_arrow`), so the checks see the same values either way.
+    columns, on every core) a fraction of that. Each check's open records come back with its own
+    columns only, and become Python values exactly as a driver's rows would
+    (`columnar.frame_from_arrow`), so the checks see the same values either way.
     """
     import duckdb
 
-    table = read_arrow(source, select_sql)
-    close_columnar(source)  # DuckDB's threads must be gone before the engine forks its workers
     con = duckdb.connect()
     try:
+        con.execute("SET TimeZone = 'UTC'")  # timestamps compared as pandas reads them: in UTC
         con.register("q", table)
-        flags = ", ".join(f'{flag(s.predicate, "duckdb")} AS "{s.label}"' for s in settled)
-        total = " + ".join(f'r."{s.label}"' for s in settled)
-        opened = con.execute(f"SELECT * FROM (SELECT q.*, {flags} FROM q) r WHERE {total} < {len(settled)}"
-                             ).fetch_arrow_table()
+        for keys in {k.table: k for s in settled for k in key_tables(s.predicate)}.values():
+            con.register(keys.table, pa.table({"k": pa.array(sorted(keys.keys), pa.string())}))
+        for s in settled:
+            context = contexts[s.position]
+            fields = planned[s.position].check.read_fields(list(context.columns), context.params)
+            labels = [KEY, *([owner_label] if owner_label else []), *(fc.label for f in fields for fc in context.cols(f))]
+            columns = ", ".join(f'"q"."{label}"' for label in dict.fromkeys(labels))
+            opened = con.execute(f"SELECT {columns} FROM q WHERE ({flag(s.predicate, 'duckdb')}) = 0").fetch_arrow_table()
+            for start in range(0, opened.num_rows, chunk_size):
+                yield s, prepare_chunk(frame_from_arrow(opened.slice(start, chunk_size)))
     finally:
         con.close()
-    del table
-    for start in range(0, opened.num_rows, chunk_size):
-        yield frame_from_arrow(opened.slice(start, chunk_size))
+
+
+def read_records(source: Source, select_sql: str) -> pa.Table:
+    """The records of a SELECT as Arrow, read by DuckDB's scanner (its connection closed after)."""
+    table = read_arrow(source, select_sql)
+    close_columnar(source)  # DuckDB's threads must be gone before the engine forks its workers
+    return table
+
+
+def measure_keyed_settled(source: Source, select_sql: str, position: int, planned: list[Planned],
+                          contexts: dict[int, Context], owner_label: str | None,
+                          timings: dict[int, float], table: pa.Table | None = None) -> tuple[Outcome, pd.Series]:
+    """A keyed entity check (exact duplicates) with DuckDB computing the keys it can and counting them.
+
+    Every record's key comes from DuckDB where `Check.settled_key` says it can, from `chunk_keys`
+    in Python for the others; a record whose key no other record has passes (and is applicable).
+    Only records that may be duplicates — a shared key, or no key — are given to `evaluate`, with
+    their keys prepared, so its groups, survivors and reasons are the row engine's. Also returns
+    the owners of those records (the only ones that can have findings).
+    """
+    import duckdb
+
+    start = time.perf_counter()
+    check, context = planned[position].check, contexts[position]
+    parts, key_sql = check.settled_key(context)
+    table = read_records(source, select_sql) if table is None else table
+    con = duckdb.connect()
+    try:
+        # Numbered, since DuckDB's scan of an Arrow table on several threads need not keep its order.
+        con.register("q", table.append_column("__row", pa.array(np.arange(table.num_rows))))
+        keyed = con.execute(f"SELECT CASE WHEN {render(All(parts), 'duckdb')} THEN 1 ELSE 0 END AS p, "
+                            f"CASE WHEN {render(All(parts), 'duckdb')} THEN {key_sql} END AS k "
+                            "FROM q ORDER BY __row").fetch_arrow_table()
+        in_sql = keyed.column("p").to_numpy() == 1
+        keys = keyed.column("k").to_numpy(zero_copy_only=False).astype(object)
+        others = np.flatnonzero(~in_sql)
+        if len(others):  # their keys as the check computes them
+            frame = _as_read(frame_from_arrow(table.take(pa.array(others))))
+            keys[others] = check.chunk_keys(frame, context).to_numpy(dtype=object)
+        codes, _ = pd.factorize(keys)  # -1 for no key
+        counts = np.bincount(codes[codes >= 0])
+        alone = in_sql & (codes >= 0)
+        alone[alone] = counts[codes[alone]] == 1
+    finally:
+        con.close()
+    judged = np.flatnonzero(~alone)
+    frame = _as_read(frame_from_arrow(table.take(pa.array(judged))))
+    frame[prepared_column(check)] = pd.Series(keys[judged], index=frame.index, dtype=object)
+    frame = frame.drop_duplicates(KEY).reset_index(drop=True)
+    reset_memo()
+    out = check.evaluate(frame, context)
+    reset_memo()
+    out.applicable += int(alone.sum())
+    timings[position] += time.perf_counter() - start
+    owners = (pd.Series(as_keys(frame[owner_label]).to_numpy(), index=frame[KEY].to_numpy(), dtype=object)
+              if owner_label and owner_label in frame else pd.Series(dtype=object))
+    return out, owners
+
+
+def _as_read(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame as the engine hands checks their records: text as objects, keys as strings (order kept)."""
+    frame = frame.astype({c: object for c in frame.columns if pd.api.types.is_string_dtype(frame[c])})
+    frame[KEY] = as_keys(frame[KEY])
+    return frame

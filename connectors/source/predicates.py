@@ -6,7 +6,7 @@ which the check then judges in Python exactly as before. So a predicate has to b
 true for a record the check would fail — but need not be complete: a record it leaves out only
 costs a look in Python.
 
-Predicates are a small expression tree (`Matches`, `NotMatches`, `Lacks`, `AtMost`, `All`) rendered per
+Predicates are a small expression tree (`Matches`, `NotMatches`, `Lacks`, `NotBefore`, `InKeys`, `AtMost`, `All`) rendered per
 dialect, never text translated from one dialect to another: regular-expression matching differs
 in name, anchoring, case folding and escaping between engines (MariaDB folds case under its
 default collations, Snowflake's REGEXP_LIKE is anchored, DuckDB's regexp_matches is not, MySQL
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 
 from sqlglot import exp
@@ -61,6 +62,30 @@ class Lacks:
 
 
 @dataclass(frozen=True)
+class NotBefore:
+    """The value of column `label` is a typed date or timestamp at or after `when` (naive UTC), before 2200.
+
+    Rendered for DuckDB only, where the column's type is known (`typeof`) and the session's time
+    zone is UTC; elsewhere it settles nothing, since text dates are not compared as pandas reads them.
+    """
+
+    label: str
+    when: datetime
+
+
+@dataclass(frozen=True, eq=False)
+class InKeys:
+    """The value of column `label`, as text, is one of `keys` (a look-up's key set, held as table `table`).
+
+    Rendered for DuckDB only, where the engine registers the keys as a table; elsewhere it settles nothing.
+    """
+
+    label: str
+    table: str
+    keys: frozenset
+
+
+@dataclass(frozen=True)
 class AtMost:
     """The value of column `label` has at most `length` characters (NULL: false)."""
 
@@ -75,7 +100,10 @@ class All:
     parts: tuple
 
 
-Predicate = Matches | NotMatches | Lacks | AtMost | All
+Predicate = Matches | NotMatches | Lacks | NotBefore | InKeys | AtMost | All
+# DuckDB type names of the columns a `NotBefore` may compare (the scanner's dates and timestamps).
+_DATE_TYPES = ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS")
+NOTHING = "(1 = 0)"  # what a predicate a dialect cannot state renders as: it settles no record
 
 
 def sql_pattern(python_pattern: str) -> str:
@@ -166,11 +194,35 @@ def render(predicate: Predicate, dialect: str) -> str:
                 raise ValueError(f"Lacks: {fragment!r} holds a LIKE wildcard or escape")
             likes.append(f"{value} NOT LIKE {_literal('%' + fragment + '%', dialect)}")
         return f"({_column(predicate.label, dialect)} IS NOT NULL AND " + " AND ".join(likes) + ")"
+    if isinstance(predicate, NotBefore):
+        if dialect != "duckdb":
+            return NOTHING
+        column = _column(predicate.label, dialect)
+        types = ", ".join(_literal(t, dialect) for t in _DATE_TYPES)
+        when = predicate.when.strftime("%Y-%m-%d %H:%M:%S.%f")
+        return (f"(typeof({column}) IN ({types}) AND TRY_CAST({column} AS TIMESTAMP) >= TIMESTAMP '{when}' "
+                f"AND TRY_CAST({column} AS TIMESTAMP) < TIMESTAMP '2200-01-01')")
+    if isinstance(predicate, InKeys):
+        if dialect != "duckdb":
+            return NOTHING
+        table = exp.to_identifier(predicate.table, quoted=True).sql(dialect="duckdb")
+        return f"(CAST({_column(predicate.label, dialect)} AS VARCHAR) IN (SELECT k FROM {table}))"
     if isinstance(predicate, AtMost):
         return f"({_length(predicate.label, dialect)} <= {int(predicate.length)})"
     if isinstance(predicate, All):
+        if not predicate.parts:
+            return "(1 = 1)"  # a check with nothing to measure here settles every record (counting none)
         return "(" + " AND ".join(render(p, dialect) for p in predicate.parts) + ")"
     raise TypeError(f"not a predicate: {predicate!r}")
+
+
+def key_tables(predicate: Predicate) -> list[InKeys]:
+    """The key sets a predicate refers to, for the engine to register as tables (DuckDB)."""
+    if isinstance(predicate, InKeys):
+        return [predicate]
+    if isinstance(predicate, All):
+        return [k for part in predicate.parts for k in key_tables(part)]
+    return []
 
 
 def flag(predicate: Predicate, dialect: str) -> str:

@@ -88,3 +88,58 @@ def test_valid_nanp_e164_settles_only_valid_numbers_that_are_no_placeholders():
     assert "+12345678901" not in settled and "+15555555555" not in settled
     valid = [v for v in values if check_phone(v, None)[0] and not placeholder_phones(pd.Series([v], dtype=object))[0]]
     assert len(settled) > 0.8 * len(valid)  # it settles most valid numbers (other NANP regions go to Python)
+
+
+def test_not_before_and_in_keys_settle_in_duckdb_as_pandas_reads_the_values():
+    from datetime import UTC, datetime
+
+    import duckdb
+    import pyarrow as pa
+
+    from connectors.source.predicates import All, InKeys, NotBefore, flag
+
+    bound = datetime(2022, 6, 2)
+    naive = [datetime(2022, 6, 2), datetime(2022, 6, 1, 23, 59, 59, 999999), datetime(2024, 5, 31),
+             datetime(2199, 12, 31), datetime(2250, 1, 1), None]
+    aware = [d.replace(tzinfo=UTC) if d else None for d in naive]
+    table = pa.table({"naive": naive, "aware": pa.array(aware, pa.timestamp("us", tz="UTC")),
+                      "text": [d.isoformat() if d else None for d in naive],
+                      "key": ["1", "2", " 1", None, "9", "1"], "num": pa.array([1, 2, None, 3, 9, 1], pa.int64())})
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.register("q", table)
+    con.register("live", pa.table({"k": ["1", "2", "3"]}))
+
+    def settled(predicate) -> list[bool]:
+        return [bool(v) for (v,) in con.execute(f"SELECT {flag(All((predicate,)), 'duckdb')} FROM q").fetchall()]
+
+    expected = [True, False, True, True, False, False]  # from the bound on, before 2200
+    assert settled(NotBefore("naive", bound)) == expected
+    assert settled(NotBefore("aware", bound)) == expected
+    assert settled(NotBefore("text", bound)) == [False] * 6  # text is left to pandas' reading
+    keys = frozenset({"1", "2", "3"})
+    assert settled(InKeys("key", "live", keys)) == [True, True, False, False, False, True]
+    assert settled(InKeys("num", "live", keys)) == [True, True, False, True, False, True]
+
+
+def test_email_key_sql_is_the_duplicate_key_python_computes():
+    import duckdb
+    import pyarrow as pa
+
+    from checks.settled import email_key_sql
+    from checks.values import email_keys
+    from connectors.source.predicates import All, render
+
+    rng = random.Random(3)
+    seeds = ["John.Smith@Gmail.com", "johnsmith@googlemail.com", "j.o.h.n+tag@gmail.com", "info@acme.com",
+             "test@acme.com", "x@x.com", "acme@acme.com", "a.b@acme.co.uk", "no.email@gmail.com", "Sales@X.io",
+             "jane+news@acme.com", "ab@example.com", "q@test.com.au"]
+    values = _mutations(rng, seeds, "aJ.+@-_x", 10_000)
+    parts, key = email_key_sql("e")
+    con = duckdb.connect()
+    con.register("q", pa.table({"e": values}))
+    rows = con.execute(f"SELECT e, {key} FROM q WHERE {render(All(parts), 'duckdb')}").fetchall()
+    plain = [v for v, _ in rows]
+    python = email_keys(pd.Series(plain, dtype=object)).tolist()
+    assert [k for _, k in rows] == python
+    assert len(rows) > 2_000 and any(k is None for k in python) and len(set(python)) < len(python)

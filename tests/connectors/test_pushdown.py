@@ -18,7 +18,8 @@ from connectors.history import HistoryStore
 from connectors.presets import build_config
 from connectors.source import open_source
 
-SETTLED = "completeness.required,accuracy.email_syntax,consistency.country_iso,accuracy.phone_valid"
+SETTLED = ("completeness.required,accuracy.email_syntax,consistency.country_iso,accuracy.phone_valid,"
+           "freshness.staleness,consistency.orphans,freshness.newest_update,duplication.exact_email")
 COLUMNS = ["check_id", "entity", "record_key", "field", "column_name", "value", "reason", "suggestion", "owner"]
 
 
@@ -43,7 +44,7 @@ def test_pushdown_finds_what_the_row_engine_finds(loaded, tmp_path, only):
     url, _ = loaded("salesforce", "api")
     rows = _run(url, "never", f"sqlite:///{tmp_path / 'rows.db'}", only)
     assert len(rows.findings) > 10  # the demo's defects are there to be found
-    keys = ["check_id", "entity", "applicable", "failed", "score"]
+    keys = ["check_id", "entity", "applicable", "failed", "score", "metrics"]
     for mode in ("always", "auto"):  # auto: on PostgreSQL, the settled checks alone read no record into Python
         pushed = _run(url, mode, f"sqlite:///{tmp_path / (mode + '.db')}", only)
         assert (rows.check_results[keys].sort_values(keys[:2]).reset_index(drop=True)
@@ -58,7 +59,9 @@ TRICKY_EMAILS = ["a@b.co", "A.B@EXAMPLE.COM", "a..b@x.com", ".a@x.com", "a.@x.co
                  "a@x.test", "a@x.TEST", "a@x.Invalid", "a b@x.com", " a@x.com", "a@x.com ", "a@x.com\n",
                  "a@x..com", "a@x", "a@x.c", "a@x.museum", "jürgen@x.de", "a@" + "x" * 64 + ".com",
                  "a+tag@x.io", "a@x.co.uk", "a_b%c@x-y.org", "a@@x.com", "a@x.com.", "", "   ", "Unknown", None,
-                 "x" * 60 + "@y.com", "a@1.2.3.4", "a@x.123"]
+                 "x" * 60 + "@y.com", "a@1.2.3.4", "a@x.123", "John.Smith@Gmail.com", "johnsmith@googlemail.com",
+                 "j.o.h.n.smith+x@gmail.com", "A@X.COM", "info@x.com", "test@x.com", "JÜRGEN@x.de", "x@x.com",
+                 "<a@x.com>", "no.email@gmail.com"]
 TRICKY_NAMES = ["Smith", " Smith", "Smith ", "\tSmith", "Sm ith", "UNKNOWN", "unknown", "Unknown ", "n/a", "N/A",
                 "-", "--", "TBD", "NaN", "nan", "None", "Müller", "", " ", None, "#N/A", "Not Available", "x", "Ⅸ"]
 TRICKY_COUNTRIES = ["US", "us", "Us", "USA", "GB", "UK", "DE", "XX", "ZZ", " US", "US ", "", None, "Unknown", "FR"]
@@ -67,24 +70,41 @@ TRICKY_PHONES = ["+14155550132", "+12125551234", "+11234567890", "+12345678901",
                  "+12687654321", "+442079460958", "", None, "n/a", "+18005550100", "+19005550100"]
 
 
+# As of 2024-06-01 with the default 730 days, 2022-06-02 00:00 is the last moment that is not stale.
+TRICKY_MODIFIED = [pd.Timestamp("2022-06-02"), pd.Timestamp("2022-06-01 23:59:59.999999"), pd.Timestamp("2022-06-02 00:00:01"),
+                   pd.Timestamp("2024-05-31"), pd.Timestamp("2199-12-31"), pd.Timestamp("1901-01-01"), None,
+                   pd.Timestamp("2020-01-01")]
+TRICKY_ACCOUNTS = ["1", "2", "3", "9", " 1", "unknown", None, "", "2 "]  # 3 is soft-deleted, 9 does not exist
+
+
 def _tricky_frame() -> pd.DataFrame:
     n = max(len(TRICKY_EMAILS), len(TRICKY_NAMES), len(TRICKY_COUNTRIES), len(TRICKY_PHONES)) * 3
     return pd.DataFrame({
         "id": range(1, n + 1),
-        "email": [TRICKY_EMAILS[i % len(TRICKY_EMAILS)] for i in range(n)],
+        # The edge values twice over, then addresses no other record has (the common case).
+        "email": [TRICKY_EMAILS[i % len(TRICKY_EMAILS)] if i < 2 * len(TRICKY_EMAILS) else f"p{i}@corp{i % 7}.com"
+                  for i in range(n)],
         "last_name": [TRICKY_NAMES[i % len(TRICKY_NAMES)] for i in range(n)],
         "country": [TRICKY_COUNTRIES[i % len(TRICKY_COUNTRIES)] for i in range(n)],
         "phone": [TRICKY_PHONES[i % len(TRICKY_PHONES)] for i in range(n)],
+        "modified_at": [TRICKY_MODIFIED[i % len(TRICKY_MODIFIED)] for i in range(n)],
+        "account_id": [TRICKY_ACCOUNTS[i % len(TRICKY_ACCOUNTS)] for i in range(n)],
     })
 
 
-def test_pushdown_settles_no_edge_value_the_row_engine_fails(backend, tmp_path):
+def _write_tricky(url: str) -> None:
     import sqlalchemy as sa
 
-    url = backend.new_database("pushdown_edges")
     engine = sa.create_engine(url)
     _tricky_frame().to_sql("people", engine, index=False, if_exists="replace")
+    pd.DataFrame({"id": [1, 2, 3], "name": ["A", "B", "C"], "deleted": [0, 0, 1]}).to_sql(
+        "orgs", engine, index=False, if_exists="replace")
     engine.dispose()
+
+
+def test_pushdown_settles_no_edge_value_the_row_engine_fails(backend, tmp_path):
+    url = backend.new_database("pushdown_edges")
+    _write_tricky(url)
     results = {}
     for mode in ("never", "always"):
         history = f"sqlite:///{tmp_path / (mode + '.db')}"
@@ -92,21 +112,24 @@ def test_pushdown_settles_no_edge_value_the_row_engine_fails(backend, tmp_path):
             "name": "edges", "source": {"url": url, "pushdown": mode}, "history": {"url": history},
             "entities": {"contact": {"table": "people", "key": "id", "required": ["last_name", "email"],
                                      "fields": {"email": "email", "last_name": "last_name", "country": "country",
-                                                "phone": "phone"}}},
+                                                "phone": "phone", "modified_at": "modified_at",
+                                                "account_id": "account_id"}},
+                         "account": {"table": "orgs", "key": "id", "soft_delete": "deleted = 1",
+                                     "fields": {"name": "name"}}},
+            "references": [{"from": "contact.account_id", "to": "account"}],
         })
         results[mode] = run_checks(cfg, now=datetime(2024, 6, 1), only=SETTLED, history=HistoryStore(history),
                                    lock=False).result
     rows, pushed = results["never"], results["always"]
-    keys = ["check_id", "entity", "applicable", "failed"]
+    keys = ["check_id", "entity", "applicable", "failed", "metrics"]
     assert rows.check_results[keys].sort_values(keys).reset_index(drop=True).equals(
         pushed.check_results[keys].sort_values(keys).reset_index(drop=True))
     pd.testing.assert_frame_equal(_findings(rows), _findings(pushed))
     failing = set(rows.findings.check_id)
-    assert failing == set(SETTLED.split(","))  # each check has edge values that fail it
+    assert failing == set(SETTLED.split(",")) - {"freshness.newest_update"}  # edge values fail each row check
 
 
 def test_predicates_settle_plain_values_and_only_values_python_passes(backend):
-    import sqlalchemy as sa
 
     from checks.phones import check_phone
     from checks.settled import filled_text, iso_country, plain_email, valid_nanp_e164
@@ -114,10 +137,8 @@ def test_predicates_settle_plain_values_and_only_values_python_passes(backend):
     from connectors.source.predicates import All, flag
 
     url = backend.new_database("pushdown_predicates")
-    engine = sa.create_engine(url)
+    _write_tricky(url)
     frame = _tricky_frame()
-    frame.to_sql("people", engine, index=False, if_exists="replace")
-    engine.dispose()
     source = open_source(url)
     dialect = source.dialect
     try:
@@ -208,12 +229,40 @@ def test_auto_settles_only_on_a_columnar_source_when_nothing_else_reads_the_reco
                                                              for f in cfg.entities["contact"].fields},
                                    p.params, measurer.shared) for i, p in enumerate(planned)}
             rows = [i for i, p in enumerate(planned) if p.check.scope == "row"]
-            entity = [i for i, p in enumerate(planned) if p.check.scope == "entity"]
-            return len(measurer._settled(planned, contexts, rows, entity))
+            entity = [i for i, p in enumerate(planned) if p.check.scope == "entity" and p.check.reads_records]
+            settled, keyed = measurer._settled(planned, contexts, rows, entity)
+            return len(settled) + len(keyed)
 
         columnar = source.dialect == "postgresql"
-        assert decided(SETTLED) == (4 if columnar else 0)
+        # Six row checks and exact email duplicates keyed in DuckDB; newest_update is the table's aggregate.
+        assert decided(SETTLED) == (7 if columnar else 0)
         assert decided(SETTLED + ",consistency.phone_e164") == 0  # judged in Python only: a full read
-        assert decided(SETTLED + ",duplication.exact_email") == 0  # an entity check reads every record
+        assert decided(SETTLED + ",duplication.exact_phone") == 0  # an entity check reads every record
     finally:
         source.close()
+
+
+@pytest.mark.postgres
+def test_keys_computed_by_duckdb_stay_with_their_records_on_a_large_table(pg_server, tmp_path):
+    """DuckDB scans a large Arrow table on several threads; the keys it computes must not change rows."""
+    import sqlalchemy as sa
+
+    url = pg_server.new_database("pushdown_large")
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "CREATE TABLE people AS SELECT i AS id, "
+            "CASE WHEN i % 97 = 0 THEN 'P' || (i % 250000) || '@Corp.com' ELSE 'p' || (i % 250000) || '@corp.com' END "
+            "AS email, TIMESTAMP '2020-01-01' + i * INTERVAL '1 minute' AS created_at "
+            "FROM generate_series(1, 300000) AS i"))
+    engine.dispose()
+    found = {}
+    for mode in ("never", "always"):
+        history = f"sqlite:///{tmp_path / (mode + '.db')}"
+        cfg = parse_config({"name": "large", "source": {"url": url, "pushdown": mode}, "history": {"url": history},
+                            "entities": {"contact": {"table": "people", "key": "id", "required": [],
+                                                     "fields": {"email": "email", "created_at": "created_at"}}}})
+        found[mode] = run_checks(cfg, now=datetime(2024, 6, 1), only="duplication.exact_email",
+                                 history=HistoryStore(history), lock=False).result
+    assert len(found["never"].findings) == 50_000  # ids 250,001-300,000 repeat an older address
+    pd.testing.assert_frame_equal(_findings(found["never"]), _findings(found["always"]))
