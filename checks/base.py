@@ -178,8 +178,8 @@ class Check:
         """
         return None
 
-    def settled_key(self, ctx: Context) -> tuple[tuple, str] | None:
-        """Keyed entity checks: where DuckDB computes the record's duplicate key, and the SQL for it.
+    def settled_key(self, ctx: Context) -> tuple[tuple, list[tuple[str, str]]] | None:
+        """Keyed entity checks: where DuckDB computes the record's duplicate key, and the SQL steps for it.
 
         A predicate (its parts) under which the key DuckDB computes over the record's columns is
         exactly what `chunk_keys` gives. The engine computes the keys of the other records in

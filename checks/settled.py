@@ -116,21 +116,24 @@ def _sql_set(values) -> str:
     return "(" + ", ".join(_sql_text(v) for v in sorted(values)) + ")"
 
 
-def email_key_sql(label: str) -> tuple[tuple, str]:
-    """For a plain address (the parts of `plain_email`): its duplicate key computed in DuckDB.
+def email_key_sql(label: str) -> tuple[tuple, list[tuple[str, str]]]:
+    """For a plain address (the parts of `plain_email`): the steps that compute its duplicate key in DuckDB.
 
     The key is `normalise.email_key_of` of `normalise.split_email`, spelled in SQL: for a plain
     address (ASCII, one @, no white space or brackets) lower-casing and splitting agree with
-    Python's, so the key is the same string; None for a role or placeholder address.
+    Python's, so the key is the same string; None for a role or placeholder address. Steps are
+    (name, expression) pairs, each over the columns of `q` and the names before it; the last is
+    the key. Named steps let the engine compute each part once.
     """
-    col = f'"q"."{label}"'
-    lowered = f"lower({col})"
-    local = f"split_part(split_part({lowered}, '@', 1), '+', 1)"
-    domain = f"split_part({lowered}, '@', 2)"
-    aliased = "CASE " + " ".join(f"WHEN {domain} = {_sql_text(a)} THEN {_sql_text(b)}"
-                                 for a, b in sorted(MAIL_DOMAIN_ALIASES.items())) + f" ELSE {domain} END"
-    undotted = f"CASE WHEN ({aliased}) IN {_sql_set(DOTS_IGNORED_DOMAINS)} THEN replace({local}, '.', '') ELSE {local} END"
-    key = (f"CASE WHEN ({undotted}) = '' OR ({undotted}) IN {_sql_set(ROLE_LOCALS | PLACEHOLDER_LOCALS)} "
-           f"OR ({aliased}) IN {_sql_set(PLACEHOLDER_DOMAINS)} OR ({undotted}) = split_part(({aliased}), '.', 1) "
-           f"THEN NULL ELSE ({undotted}) || '@' || ({aliased}) END")
-    return plain_email(label), key
+    aliases = " ".join(f"WHEN __d0 = {_sql_text(a)} THEN {_sql_text(b)}" for a, b in sorted(MAIL_DOMAIN_ALIASES.items()))
+    steps = [
+        ("__e0", f'lower("q"."{label}")'),
+        ("__l0", "split_part(split_part(__e0, '@', 1), '+', 1)"),
+        ("__d0", "split_part(__e0, '@', 2)"),
+        ("__d1", f"CASE {aliases} ELSE __d0 END"),
+        ("__l1", f"CASE WHEN __d1 IN {_sql_set(DOTS_IGNORED_DOMAINS)} THEN replace(__l0, '.', '') ELSE __l0 END"),
+        ("__k", f"CASE WHEN __l1 = '' OR __l1 IN {_sql_set(ROLE_LOCALS | PLACEHOLDER_LOCALS)} "
+              f"OR __d1 IN {_sql_set(PLACEHOLDER_DOMAINS)} OR __l1 = split_part(__d1, '.', 1) "
+              "THEN NULL ELSE __l1 || '@' || __d1 END"),
+    ]
+    return plain_email(label), steps

@@ -172,17 +172,21 @@ def measure_keyed_settled(source: Source, select_sql: str, position: int, planne
 
     start = time.perf_counter()
     check, context = planned[position].check, contexts[position]
-    parts, key_sql = check.settled_key(context)
+    parts, key_steps = check.settled_key(context)
     table = read_records(source, select_sql) if table is None else table
     con = duckdb.connect()
     try:
         # Numbered, since DuckDB's scan of an Arrow table on several threads need not keep its order.
         con.register("q", table.append_column("__row", pa.array(np.arange(table.num_rows))))
-        keyed = con.execute(f"SELECT CASE WHEN {render(All(parts), 'duckdb')} THEN 1 ELSE 0 END AS p, "
-                            f"CASE WHEN {render(All(parts), 'duckdb')} THEN {key_sql} END AS k "
-                            "FROM q ORDER BY __row").fetch_arrow_table()
-        in_sql = keyed.column("p").to_numpy() == 1
-        keys = keyed.column("k").to_numpy(zero_copy_only=False).astype(object)
+        relation = f"(SELECT q.* FROM q WHERE {render(All(parts), 'duckdb')}) q"
+        for name, expression in key_steps:  # each step once, over the plain records only
+            relation = f"(SELECT q.*, {expression} AS {name} FROM {relation}) q"
+        keyed = con.execute(f"SELECT __row, {key_steps[-1][0]} FROM {relation}").fetch_arrow_table()
+        in_sql = np.zeros(table.num_rows, dtype=bool)
+        keys = np.full(table.num_rows, None, dtype=object)
+        rows = keyed.column("__row").to_numpy()
+        in_sql[rows] = True
+        keys[rows] = keyed.column(1).to_numpy(zero_copy_only=False)
         others = np.flatnonzero(~in_sql)
         if len(others):  # their keys as the check computes them
             frame = _as_read(frame_from_arrow(table.take(pa.array(others))))
