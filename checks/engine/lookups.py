@@ -16,7 +16,6 @@ from checks.base import prepared_column
 from checks.fields import reset_memo
 from checks.values import as_keys
 from connectors.mapping import KEY
-from connectors.source.columnar import close as close_columnar
 from connectors.source.columnar import columnar_available, frame_from_arrow, read_arrow
 
 if TYPE_CHECKING:
@@ -53,9 +52,7 @@ class Lookup:
         measurer = self.measurer
         sql, _ = measurer.queries[entity].select(fields)
         if columnar_available(measurer.source):  # as columns: no Python row per record
-            frame = frame_from_arrow(read_arrow(measurer.source, sql))
-            close_columnar(measurer.source)  # before the engine forks its workers
-            return frame
+            return frame_from_arrow(read_arrow(measurer.source, sql))
         frames = list(measurer.source.stream(sql, measurer.cfg.source.chunk_size))
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[KEY, *fields])
 

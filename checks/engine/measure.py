@@ -174,17 +174,18 @@ class Measurer:
             pushed_fields = {"owner_id"} & set(mapped) | set().union(*read_by.values())
             pushed_sql = query.select(sorted(pushed_fields))[0]
             # Read once for all of them when read as columns (the keyed checks need it).
-            table = read_records(self.source, pushed_sql) if columnar_available(self.source) else None
+            records = read_records(self.source, pushed_sql) if columnar_available(self.source) else None
             if settled:
                 done, settled_owners = measure_settled(self.source, pushed_sql, settled, planned, contexts,
                                                        int(total), owner_label, self.cfg.source.chunk_size,
-                                                       timings, table)
+                                                       timings, records)
                 outcomes.update(done)
             for i in keyed_in_sql:
                 outcomes[i], keyed_owners = measure_keyed_settled(self.source, pushed_sql, i, planned, contexts,
-                                                                  owner_label, timings, table)
+                                                                  owner_label, timings, records)
                 settled_owners = keyed_owners if settled_owners is None else pd.concat([settled_owners, keyed_owners])
-            del table
+            if records is not None:
+                records.close()
         job = ChunkJob(planned, contexts, row_checks, keyed, keep, owner_label, self.source,
                        query.range_select(sorted(fields)), self.cfg.source.chunk_size)
         read = 0

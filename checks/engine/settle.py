@@ -65,7 +65,7 @@ def open_records_sql(select_sql: str, settled: list[Settled], source: Source) ->
 
 def measure_settled(source: Source, select_sql: str, settled: list[Settled], planned: list[Planned],
                     contexts: dict[int, Context], total: int, owner_label: str | None, chunk_size: int,
-                    timings: dict[int, float], table: pa.Table | None = None) -> tuple[dict[int, Outcome], pd.Series]:
+                    timings: dict[int, float], records: Records | None = None) -> tuple[dict[int, Outcome], pd.Series]:
     """Outcomes of the settled checks: open records judged by each check, the other `total` minus those settled.
 
     `total` is the entity's live records (its key is unique, `run.repeated_keys`); every record a
@@ -75,10 +75,11 @@ def measure_settled(source: Source, select_sql: str, settled: list[Settled], pla
     owners = []
     parts: dict[int, list[Outcome]] = {s.position: [] for s in settled}
     open_for = dict.fromkeys(parts, 0)
-    if table is None and columnar_available(source):
-        table = read_records(source, select_sql)
-    if table is not None:
-        for s, frame in _open_in_duckdb(table, settled, planned, contexts, owner_label, chunk_size):
+    own = records is None and columnar_available(source)
+    if own:
+        records = read_records(source, select_sql)
+    if records is not None:
+        for s, frame in _open_in_duckdb(records, settled, planned, contexts, owner_label, chunk_size):
             start = time.perf_counter()
             if owner_label:
                 owners.append(pd.Series(as_keys(frame[owner_label]).to_numpy(), index=frame[KEY].to_numpy(), dtype=object))
@@ -86,7 +87,9 @@ def measure_settled(source: Source, select_sql: str, settled: list[Settled], pla
             reset_memo()
             parts[s.position].append(planned[s.position].check.evaluate(frame, contexts[s.position]))
             timings[s.position] += time.perf_counter() - start
-    for chunk in (_open_chunks(source, select_sql, settled, chunk_size) if table is None else ()):
+        if own:
+            records.close()
+    for chunk in (_open_chunks(source, select_sql, settled, chunk_size) if records is None else ()):
         if owner_label:
             owners.append(pd.Series(as_keys(chunk[owner_label]).to_numpy(), index=chunk[KEY].to_numpy(), dtype=object))
         for s in settled:
@@ -121,45 +124,71 @@ def _open_chunks(source: Source, select_sql: str, settled: list[Settled], chunk_
         yield prepare_chunk(chunk)
 
 
-def _open_in_duckdb(table: pa.Table, settled: list[Settled], planned: list[Planned], contexts: dict[int, Context],
+def _open_in_duckdb(records: Records, settled: list[Settled], planned: list[Planned], contexts: dict[int, Context],
                     owner_label: str | None, chunk_size: int) -> Iterator[tuple[Settled, pd.DataFrame]]:
-    """Per settled check, the records its predicate leaves open, judged by DuckDB over the records read as Arrow.
+    """Per settled check, the records its predicate leaves open, judged by DuckDB over the records read.
 
     PostgreSQL's regular-expression engine costs a few microseconds a value; DuckDB's (RE2, over
     columns, on every core) a fraction of that. Each check's open records come back with its own
     columns only, and become Python values exactly as a driver's rows would
     (`columnar.frame_from_arrow`), so the checks see the same values either way.
     """
-    import duckdb
-
-    con = duckdb.connect()
-    try:
-        con.execute("SET TimeZone = 'UTC'")  # timestamps compared as pandas reads them: in UTC
-        con.register("q", table)
-        for keys in {k.table: k for s in settled for k in key_tables(s.predicate)}.values():
-            con.register(keys.table, pa.table({"k": pa.array(sorted(keys.keys), pa.string())}))
-        for s in settled:
-            context = contexts[s.position]
-            fields = planned[s.position].check.read_fields(list(context.columns), context.params)
-            labels = [KEY, *([owner_label] if owner_label else []), *(fc.label for f in fields for fc in context.cols(f))]
-            columns = ", ".join(f'"q"."{label}"' for label in dict.fromkeys(labels))
-            opened = con.execute(f"SELECT {columns} FROM q WHERE ({flag(s.predicate, 'duckdb')}) = 0").fetch_arrow_table()
-            for start in range(0, opened.num_rows, chunk_size):
-                yield s, prepare_chunk(frame_from_arrow(opened.slice(start, chunk_size)))
-    finally:
-        con.close()
+    records.register_keys(s.predicate for s in settled)
+    for s in settled:
+        context = contexts[s.position]
+        fields = planned[s.position].check.read_fields(list(context.columns), context.params)
+        labels = [KEY, *([owner_label] if owner_label else []), *(fc.label for f in fields for fc in context.cols(f))]
+        columns = ", ".join(f'"q"."{label}"' for label in dict.fromkeys(labels))
+        opened = records.con.execute(f"SELECT {columns} FROM q WHERE ({flag(s.predicate, 'duckdb')}) = 0 "
+                                     "ORDER BY __row").fetch_arrow_table()
+        for start in range(0, opened.num_rows, chunk_size):
+            yield s, prepare_chunk(frame_from_arrow(opened.slice(start, chunk_size)))
 
 
-def read_records(source: Source, select_sql: str) -> pa.Table:
-    """The records of a SELECT as Arrow, read by DuckDB's scanner (its connection closed after)."""
+class Records:
+    """An entity's records read as Arrow, held by a DuckDB of this process as table `q` (numbered by `__row`).
+
+    Copied into DuckDB once: a query over a registered Arrow table converts its text columns again
+    every time. Rows are numbered since DuckDB's scans on several threads need not keep their order.
+    """
+
+    def __init__(self, table: pa.Table):
+        import duckdb
+
+        self.table = table
+        # One thread: checks judging the records may fork while this DuckDB is open (see read_records).
+        self.con = duckdb.connect(config={"threads": 1})
+        self.con.execute("SET TimeZone = 'UTC'")  # timestamps compared as pandas reads them: in UTC
+        self.con.register("arrow_records", table.append_column("__row", pa.array(np.arange(table.num_rows))))
+        self.con.execute("CREATE TABLE q AS SELECT * FROM arrow_records")
+        self.con.unregister("arrow_records")
+        self._keys: set[str] = set()
+
+    def register_keys(self, predicates) -> None:
+        """Make the key sets the predicates refer to (`InKeys`) tables of this DuckDB."""
+        for keys in {k.table: k for p in predicates for k in key_tables(p)}.values():
+            if keys.table not in self._keys:
+                self.con.register(keys.table, pa.table({"k": pa.array(sorted(keys.keys), pa.string())}))
+                self._keys.add(keys.table)
+
+    def close(self) -> None:  # noqa: D102
+        self.con.close()
+
+
+def read_records(source: Source, select_sql: str) -> Records:
+    """The records of a SELECT read as Arrow by DuckDB's scanner, ready to be judged in DuckDB.
+
+    The scanner's connection is closed after the read: the checks that judge the records next may
+    fork (phone validity on many cores), and DuckDB's threads must not be running then.
+    """
     table = read_arrow(source, select_sql)
-    close_columnar(source)  # DuckDB's threads must be gone before the engine forks its workers
-    return table
+    close_columnar(source)
+    return Records(table)
 
 
 def measure_keyed_settled(source: Source, select_sql: str, position: int, planned: list[Planned],
                           contexts: dict[int, Context], owner_label: str | None,
-                          timings: dict[int, float], table: pa.Table | None = None) -> tuple[Outcome, pd.Series]:
+                          timings: dict[int, float], records: Records | None = None) -> tuple[Outcome, pd.Series]:
     """A keyed entity check (exact duplicates) with DuckDB computing the keys it can and counting them.
 
     Every record's key comes from DuckDB where `Check.settled_key` says it can, from `chunk_keys`
@@ -168,20 +197,17 @@ def measure_keyed_settled(source: Source, select_sql: str, position: int, planne
     their keys prepared, so its groups, survivors and reasons are the row engine's. Also returns
     the owners of those records (the only ones that can have findings).
     """
-    import duckdb
-
     start = time.perf_counter()
     check, context = planned[position].check, contexts[position]
     parts, key_steps = check.settled_key(context)
-    table = read_records(source, select_sql) if table is None else table
-    con = duckdb.connect()
+    own = records is None
+    records = read_records(source, select_sql) if own else records
+    table = records.table
     try:
-        # Numbered, since DuckDB's scan of an Arrow table on several threads need not keep its order.
-        con.register("q", table.append_column("__row", pa.array(np.arange(table.num_rows))))
         relation = f"(SELECT q.* FROM q WHERE {render(All(parts), 'duckdb')}) q"
         for name, expression in key_steps:  # each step once, over the plain records only
             relation = f"(SELECT q.*, {expression} AS {name} FROM {relation}) q"
-        keyed = con.execute(f"SELECT __row, {key_steps[-1][0]} FROM {relation}").fetch_arrow_table()
+        keyed = records.con.execute(f"SELECT __row, {key_steps[-1][0]} FROM {relation}").fetch_arrow_table()
         in_sql = np.zeros(table.num_rows, dtype=bool)
         keys = np.full(table.num_rows, None, dtype=object)
         rows = keyed.column("__row").to_numpy()
@@ -196,7 +222,8 @@ def measure_keyed_settled(source: Source, select_sql: str, position: int, planne
         alone = in_sql & (codes >= 0)
         alone[alone] = counts[codes[alone]] == 1
     finally:
-        con.close()
+        if own:
+            records.close()
     judged = np.flatnonzero(~alone)
     frame = _as_read(frame_from_arrow(table.take(pa.array(judged))))
     frame[prepared_column(check)] = pd.Series(keys[judged], index=frame.index, dtype=object)
