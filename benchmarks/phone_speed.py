@@ -9,8 +9,8 @@ values (bad area codes and exchanges, wrong lengths, extensions, text), and as r
 contact's country as the CRM holds it: 'US', 'USA', 'United States', None, 'CA', 'Canada', 'GB'…
 A fifth of the rows repeat an earlier pair (shared office lines, duplicate contacts).
 
-The previous implementation (checks/phones.py and `phone_info` as of commit 74e6146) is copied
-below under `old_` names. After a warm-up, old and new run alternately, `--rounds` times:
+The previous implementation (checks/phones.py and `phone_info` as of commit 74e6146) is read from
+git, so this runs in a clone with that history. After a warm-up, old and new run alternately, `--rounds` times:
 `check_phone` over the distinct pairs, and `phone_info` over all rows (the old one with its process
 pool, as it ran). Prints the medians in µs per distinct pair and the ratios, and asserts that the
 answers are the same: equal, or, where the old implementation disagreed with phonenumbers' own
@@ -25,19 +25,18 @@ import os
 import random
 import re
 import statistics
+import subprocess
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
-from functools import cache
+import types
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import phonenumbers
-from phonenumbers import PhoneMetadata, PhoneNumberFormat, PhoneNumberType
-from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
+from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 from checks.phones import check_phone  # noqa: E402
 from checks.values import phone_info  # noqa: E402
@@ -206,206 +205,26 @@ def make_pairs(count: int, seed: int) -> list[tuple[str, str | None]]:
     return pairs
 
 
-# -- the previous implementation (checks/phones.py and checks/values.phone_info at 74e6146) ------------
-old_TYPES = (
-    "fixed_line",
-    "mobile",
-    "toll_free",
-    "premium_rate",
-    "shared_cost",
-    "voip",
-    "personal_number",
-    "pager",
-    "uan",
-    "voicemail",
-)
-old_POSSIBLE = {
-    phonenumbers.ValidationResult.TOO_SHORT: "too few digits",
-    phonenumbers.ValidationResult.TOO_LONG: "too many digits",
-    phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "unknown country calling code",
-    phonenumbers.ValidationResult.INVALID_LENGTH: "wrong number of digits",
-}
-old_DROP_NON_DIGITS = {c: None for c in range(128) if not chr(c).isdigit()}
-old_PHONE_EXTENSION = re.compile(r"[a-wyzA-WYZ]|ext|x\s*\d", re.IGNORECASE)
-old_PARALLEL_FROM = 40_000
+# -- the previous implementation, read from git ---------------------------------------------------
+OLD_COMMIT = "74e6146"  # checks/phones.py and values.phone_info before the speed-up
 
 
-@cache
-def old_region_rule(region):
-    meta = PhoneMetadata.metadata_for_region(region)
-    if meta is None:
-        return None
-    prefix, parsing = meta.national_prefix, meta.national_prefix_for_parsing
-    if parsing is not None and (parsing.split("|")[0] != prefix or not parsing.replace("|", "").isdigit()):
-        return None
-    others = tuple(parsing.split("|")[1:]) if parsing else ()
-    return str(meta.country_code), prefix or "", others
+def _old_module(path: str, name: str, replace: tuple[tuple[str, str], ...] = ()) -> types.ModuleType:
+    """A module of the repository as it was at OLD_COMMIT, importable as `name` (workers find it too)."""
+    source = subprocess.run(["git", "-C", str(ROOT), "show", f"{OLD_COMMIT}:{path}"], capture_output=True,
+                            text=True, check=True).stdout
+    for old, new in replace:
+        source = source.replace(old, new)
+    module = types.ModuleType(name)
+    sys.modules[name] = module
+    exec(compile(source, f"{OLD_COMMIT}:{path}", "exec"), module.__dict__)  # noqa: S102 - our own history
+    return module
 
 
-@cache
-def old_rewritten_after_code(code):
-    regions = COUNTRY_CODE_TO_REGION_CODE.get(code, ())
-    meta = PhoneMetadata.metadata_for_region(regions[0]) if regions else None
-    if meta is None:
-        return False, ()
-    patterns = (re.compile(meta.national_prefix_for_parsing),) if meta.national_prefix_for_parsing else ()
-    return meta.national_prefix_transform_rule is not None, patterns
-
-
-def old_fast_e164(raw, region):
-    if not raw.isascii() or old_PHONE_EXTENSION.search(raw):
-        return None
-    digits = raw.translate(old_DROP_NON_DIGITS)
-    if raw.lstrip().startswith("+"):
-        if not 8 <= len(digits) <= 15 or (split := old_split("+" + digits)) is None:
-            return None
-        transform, prefixes = old_rewritten_after_code(split[0])
-        if transform or any(p.match(split[1]) for p in prefixes):
-            return None
-        return "+" + digits
-    rule = old_region_rule(region) if region else None
-    if rule is None or digits.startswith("00"):
-        return None
-    code, trunk, others = rule
-    if others and digits.startswith(others):
-        return None
-    if code == "1":
-        if len(digits) == 11 and digits[0] == "1":
-            digits = digits[1:]
-        return "+1" + digits if len(digits) == 10 and digits[0] not in "01" else None
-    if trunk and digits.startswith(trunk):
-        digits = digits[len(trunk) :]
-    elif trunk:
-        return None
-    return f"+{code}{digits}" if 6 <= len(digits) <= 12 else None
-
-
-def old_desc(desc):
-    if desc is None or desc.national_number_pattern is None:
-        return None
-    lengths = list(desc.possible_length or ())
-    usable = frozenset(lengths) if lengths and lengths[0] != -1 else None
-    return usable, re.compile(desc.national_number_pattern)
-
-
-@cache
-def old_region_rules(region):
-    meta = PhoneMetadata.metadata_for_region(region)
-    if meta is None:
-        return None
-    general = old_desc(meta.general_desc)
-    types = [d for d in (old_desc(getattr(meta, t, None)) for t in old_TYPES) if d is not None]
-    leading = re.compile(meta.leading_digits) if meta.leading_digits else None
-    return general, types, leading
-
-
-def old_valid_for_region(national, region):
-    rules = old_region_rules(region)
-    if rules is None or rules[0] is None:
-        return False
-    general, types, _ = rules
-    size = len(national)
-    lengths, pattern = general
-    if (lengths is not None and size not in lengths) or pattern.fullmatch(national) is None:
-        return False
-    for lengths, pattern in types:
-        if (lengths is None or size in lengths) and pattern.fullmatch(national) is not None:
-            return True
-    return False
-
-
-def old_region_of(code, national):
-    regions = COUNTRY_CODE_TO_REGION_CODE.get(code, ())
-    if len(regions) == 1:
-        return regions[0], False
-    for region in regions:
-        rules = old_region_rules(region)
-        if rules is None:
-            continue
-        leading = rules[2]
-        if leading is not None:
-            if leading.match(national):
-                return region, False
-        elif old_valid_for_region(national, region):
-            return region, True
-    return None, False
-
-
-def old_split(e164):
-    digits = e164[1:]
-    for size in (1, 2, 3):
-        code = int(digits[:size])
-        if code in COUNTRY_CODE_TO_REGION_CODE:
-            return code, digits[size:]
-    return None
-
-
-def old_full(value, region):
-    try:
-        num = phonenumbers.parse(value, region)
-    except phonenumbers.NumberParseException:
-        return False, "not a phone number", None, None
-    reason = phonenumbers.is_possible_number_with_reason(num)
-    if reason not in (
-        phonenumbers.ValidationResult.IS_POSSIBLE,
-        phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
-    ):
-        return False, old_POSSIBLE.get(reason, "not a possible number"), None, None
-    if not phonenumbers.is_valid_number(num):
-        return False, "no such number range in its country", None, None
-    return (
-        True,
-        None,
-        phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164),
-        phonenumbers.region_code_for_number(num),
-    )
-
-
-def old_check_phone(value, region):
-    e164 = old_fast_e164(value, region)
-    if e164 is not None and (split := old_split(e164)) is not None and not split[1].startswith("0"):
-        code, national = split
-        found, valid = old_region_of(code, national)
-        if found is not None and (valid or old_valid_for_region(national, found)):
-            return True, None, e164, found
-    return old_full(value, region)
-
-
-def old_phone_batch(items):
-    return [old_check_phone(v, r) for v, r in items]
-
-
-OLD_PHONE_INFO = ("valid", "problem", "e164", "region")
-
-
-def old_phone_info(values, regions):
-    regs = [None if r is None or r != r else r for r in regions.to_numpy(dtype=object)]
-    pairs = list(zip(values.to_numpy(dtype=object), regs, strict=True))
-    uniq = [u for u in dict.fromkeys(pairs) if isinstance(u[0], str)]
-    workers = min(os.cpu_count() or 1, 4)
-    if len(uniq) >= old_PARALLEL_FROM and workers > 1:
-        size = -(-len(uniq) // (workers * 4))
-        with ProcessPoolExecutor(workers) as pool:
-            results = [
-                r
-                for part in pool.map(old_phone_batch, [uniq[i : i + size] for i in range(0, len(uniq), size)])
-                for r in part
-            ]
-    else:
-        results = old_phone_batch(uniq)
-    lookup = dict(zip(uniq, results, strict=True))
-    unknown = (False, None, None, None)
-    columns = list(zip(*[lookup.get(p, unknown) for p in pairs], strict=True)) or [(), (), (), ()]
-    return pd.DataFrame(
-        {
-            "valid": np.array(columns[0], dtype=bool),
-            **{
-                name: pd.Series(col, index=values.index, dtype=object)
-                for name, col in zip(OLD_PHONE_INFO[1:], columns[1:], strict=True)
-            },
-        },
-        index=values.index,
-    )
+old_phones = _old_module("checks/phones.py", "old_phones")
+old_values = _old_module("checks/values.py", "old_values",
+                         (("from checks.phones import check_phone", "from old_phones import check_phone"),))
+old_check_phone, old_full, old_phone_info = old_phones.check_phone, old_phones._full, old_values.phone_info
 
 
 # -- the measurement ------------------------------------------------------------------------------

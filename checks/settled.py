@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from functools import cache
 
-import pandas as pd
 import pycountry
 from phonenumbers import PhoneMetadata
 
@@ -23,7 +22,7 @@ from checks.reference import (
     PLACEHOLDER_LOCALS,
     ROLE_LOCALS,
 )
-from checks.values import SPECIAL_TLDS, is_iso_country, placeholder_phones
+from checks.values import digit_runs, is_iso_country
 from connectors.source.predicates import AtMost, Lacks, Matches, NotMatches, any_of, sql_pattern
 
 # Printable ASCII, no white space at either end: Python's strip() leaves such a value as it is.
@@ -50,7 +49,6 @@ def plain_email(label: str) -> tuple:
     label can pass 63. The top-level domain is two letters or a common generic one, none of
     them a special-use name (`SPECIAL_TLDS`).
     """
-    assert not any(t.lstrip(".").lower() in _COMMON_TLDS or len(t) == 3 for t in SPECIAL_TLDS)
     tlds = any_of(_COMMON_TLDS)[1:-1]
     # Cheap parts first: engines stop at the first false one.
     return (AtMost(label, 68), Lacks(label, ("..", ".@", "@.", "@-", ".-", "-.")),
@@ -72,14 +70,6 @@ def _sql_regex(pattern: str) -> str:
     return sql_pattern(pattern).replace(r"\d", "[0-9]")
 
 
-def _digit_runs(size: int) -> list[str]:
-    """Every `size`-digit run going up (or down) one digit at a time, modulo 10 (`values` calls them placeholders)."""
-    up, down = "0123456789" * 3, "9876543210" * 3
-    runs = sorted({seq[start:start + size] for seq in (up, down) for start in range(10)})
-    assert placeholder_phones(pd.Series(runs, dtype=object)).all()  # the same rule as the checks'
-    return runs
-
-
 @cache
 def _nanp_parts() -> tuple[str, str]:
     """(valid national number, placeholder) patterns of `+1` numbers from phonenumbers' US metadata."""
@@ -92,8 +82,8 @@ def _nanp_parts() -> tuple[str, str]:
                      if d is not None and d.national_number_pattern)
     general = _sql_regex(meta.general_desc.national_number_pattern)
     placeholder = "|".join([*(d * 7 for d in "0123456789")])
-    runs = "|".join([f"[+]({'|'.join(_digit_runs(11))})", f"[+]1({'|'.join(_digit_runs(10))})",
-                     f"[+]1[0-9]({'|'.join(_digit_runs(9))})", f"[+][0-9]*({placeholder})"])
+    runs = "|".join([f"[+]({'|'.join(digit_runs(11))})", f"[+]1({'|'.join(digit_runs(10))})",
+                     f"[+]1[0-9]({'|'.join(digit_runs(9))})", f"[+][0-9]*({placeholder})"])
     return "[+]1[2-9][0-9]{9}", f"[+]1({general})", f"[+]1({valid})", runs
 
 

@@ -327,6 +327,11 @@ _UP, _DOWN = "0123456789" * 3, "9876543210" * 3
 _RUNS = frozenset(run[start : start + size] for run in (_UP, _DOWN) for start in range(10) for size in range(7, 21))
 
 
+def digit_runs(size: int) -> list[str]:
+    """The `size`-digit runs (7 to 20 digits) that make a number a placeholder, sorted."""
+    return sorted(run for run in _RUNS if len(run) == size)
+
+
 def _placeholder_digits(digits: str) -> bool:
     """000-000-0000, 555-5555, 1234567890: too short, the last seven digits one repeated, or a run."""
     last = digits[-7:]

@@ -167,23 +167,22 @@ class Measurer:
         total = aggregates["rows"] if aggregates else self.source.scalar(query.count_sql()) or 0
         self._prepare_lookups(planned)
         owner_label = columns["owner_id"][0].label if "owner_id" in columns else None
-        settled_owners = None
+        pushed_owners: list[pd.Series] = []  # owners of the records the push-down judged
         if settled or keyed_in_sql:
-            read_by = {i: set(planned[i].check.read_fields(mapped, planned[i].params))
-                       for i in [s.position for s in settled] + keyed_in_sql}
-            pushed_fields = {"owner_id"} & set(mapped) | set().union(*read_by.values())
+            pushed_fields = {"owner_id"} & set(mapped) | {
+                f for i in [s.position for s in settled] + keyed_in_sql
+                for f in planned[i].check.read_fields(mapped, planned[i].params)}
             pushed_sql = query.select(sorted(pushed_fields))[0]
-            # Read once for all of them when read as columns (the keyed checks need it).
+            # Read once for all of them when read as columns (the keyed checks are only keyed then).
             records = read_records(self.source, pushed_sql) if columnar_available(self.source) else None
             if settled:
-                done, settled_owners = measure_settled(self.source, pushed_sql, settled, planned, contexts,
-                                                       int(total), owner_label, self.cfg.source.chunk_size,
-                                                       timings, records)
+                done, owners = measure_settled(self.source, pushed_sql, settled, planned, contexts, int(total),
+                                               owner_label, self.cfg.source.chunk_size, timings, records)
                 outcomes.update(done)
+                pushed_owners.append(owners)
             for i in keyed_in_sql:
-                outcomes[i], keyed_owners = measure_keyed_settled(self.source, pushed_sql, i, planned, contexts,
-                                                                  owner_label, timings, records)
-                settled_owners = keyed_owners if settled_owners is None else pd.concat([settled_owners, keyed_owners])
+                outcomes[i], owners = measure_keyed_settled(records, i, planned, contexts, owner_label, timings)
+                pushed_owners.append(owners)
             if records is not None:
                 records.close()
         job = ChunkJob(planned, contexts, row_checks, keyed, keep, owner_label, self.source,
@@ -196,12 +195,11 @@ class Measurer:
             if self.progress:
                 self.progress(entity, "rows", read, total)
 
+        # Without a full read, every check was settled or judged on its open records: nothing else to read.
         runner = ChunkRunner(job, total if full_read else 0, on_rows)
-        if not full_read:
-            pass  # every check was settled in SQL or judged on the open records: nothing else to read
-        elif runner.parallel:
+        if full_read and runner.parallel:
             runner.submit_ranges(key_ranges(self._key_boundaries(query)))
-        else:
+        elif full_read:
             for chunk in self.source.stream(sql, self.cfg.source.chunk_size):
                 runner.measure_here(prepare_chunk(chunk))
         results = runner.finish()
@@ -229,8 +227,7 @@ class Measurer:
             t = time.perf_counter()
             outcomes[i] = planned[i].check.evaluate(pd.DataFrame(columns=[KEY]), contexts[i])
             timings[i] += time.perf_counter() - t
-        owners = [r.owners for r in results if r.owners is not None] + (
-            [settled_owners] if settled_owners is not None else [])
+        owners = [r.owners for r in results if r.owners is not None] + pushed_owners
         owner_series = pd.concat(owners) if owners else pd.Series(dtype=object)
         owner_series = owner_series[~owner_series.index.duplicated()]
         for i, p in enumerate(planned):

@@ -76,12 +76,24 @@ class ChunkResult:
     rows: int
 
 
-def prepare_chunk(chunk: pd.DataFrame) -> pd.DataFrame:
-    """Text as Python objects, keys as strings, each record once (a join may repeat a record)."""
+def as_read(chunk: pd.DataFrame) -> pd.DataFrame:
+    """Text as Python objects, keys as strings, rows as they came."""
     # pandas 3 infers a `str` dtype that does not mix with the object Series the validators return.
     chunk = chunk.astype({c: object for c in chunk.columns if pd.api.types.is_string_dtype(chunk[c])})
     chunk[KEY] = as_keys(chunk[KEY])
-    return chunk.drop_duplicates(KEY).reset_index(drop=True)
+    return chunk
+
+
+def prepare_chunk(chunk: pd.DataFrame) -> pd.DataFrame:
+    """`as_read`, each record once (a join may repeat a record)."""
+    return as_read(chunk).drop_duplicates(KEY).reset_index(drop=True)
+
+
+def owners_of(chunk: pd.DataFrame, owner_label: str | None) -> pd.Series | None:
+    """Each record's owner key, by record key (None when no owner is mapped)."""
+    if not owner_label:
+        return None
+    return pd.Series(as_keys(chunk[owner_label]).to_numpy(), index=chunk[KEY].to_numpy(), dtype=object)
 
 
 def measure_chunk(chunk: pd.DataFrame, job: ChunkJob) -> ChunkResult:
@@ -98,10 +110,7 @@ def measure_chunk(chunk: pd.DataFrame, job: ChunkJob) -> ChunkResult:
         seconds[i] = time.perf_counter() - start
     reset_memo()
     gathered = chunk[job.keep].copy() if job.keep else None
-    owners = None
-    if job.owner_label:
-        owners = pd.Series(as_keys(chunk[job.owner_label]).to_numpy(), index=chunk[KEY].to_numpy(), dtype=object)
-    return ChunkResult(outcomes, seconds, keys, gathered, owners, len(chunk))
+    return ChunkResult(outcomes, seconds, keys, gathered, owners_of(chunk, job.owner_label), len(chunk))
 
 
 def _init_worker() -> None:

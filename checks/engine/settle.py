@@ -1,11 +1,13 @@
-"""Records the database settles: counted in SQL, only the others read and judged in Python.
+"""Records settled without Python: what certainly passes is counted, only the rest is judged by the checks.
 
-A row check that states a settled-pass predicate (`Check.settled`) is measured in one statement
-for all such checks of an entity instead of a read of every record: it returns the records some
-predicate left open, each with a flag per check, so that every check judges exactly the records
-it did not settle, with its own `evaluate`; the others pass and count as applicable (the
-entity's live count minus the open ones). The findings are the row engine's, record for record; only the
-work moves. Checks without a predicate are read and measured as before.
+A row check that states a settled-pass predicate (`Check.settled`) judges only the records its
+predicate leaves open, with its own `evaluate`; the others pass and count as applicable (the
+entity's live count minus the open ones). On a columnar source the records are read once as
+Arrow and the predicates judged by DuckDB in this process (`Records`); elsewhere one statement in
+the source's SQL returns the open records with a flag per check. A keyed entity check (exact
+duplicates, `Check.settled_key`) gets its keys from DuckDB where it can, and judges only the
+records that may share one. The findings are the row engine's, record for record; only the work
+moves. Checks without a predicate are read and measured as before.
 """
 
 from __future__ import annotations
@@ -19,14 +21,13 @@ import pandas as pd
 import pyarrow as pa
 
 from checks.base import Context, Outcome, prepared_column
-from checks.engine.parallel import prepare_chunk
+from checks.engine.parallel import as_read, owners_of, prepare_chunk
 from checks.engine.plan import Planned
 from checks.fields import reset_memo
-from checks.values import as_keys
 from connectors.mapping import KEY
 from connectors.source import Source
 from connectors.source.columnar import close as close_columnar
-from connectors.source.columnar import columnar_available, frame_from_arrow, read_arrow
+from connectors.source.columnar import frame_from_arrow, read_arrow
 from connectors.source.predicates import All, Predicate, flag, key_tables, render
 
 # Dialects whose sources render predicates (a CSV or Excel export is read through SQLite).
@@ -69,44 +70,28 @@ def measure_settled(source: Source, select_sql: str, settled: list[Settled], pla
     """Outcomes of the settled checks: open records judged by each check, the other `total` minus those settled.
 
     `total` is the entity's live records (its key is unique, `run.repeated_keys`); every record a
-    check's predicate does not settle is in the open read, so the settled ones need no statement.
-    Also returns the owners of the open records (the only ones that can have findings).
+    check's predicate does not settle is open, so the settled ones need no statement. The open
+    records come from `records` (read as columns) or, without them, from the source's SQL. Also
+    returns the owners of the open records (the only ones that can have findings).
     """
     owners = []
     parts: dict[int, list[Outcome]] = {s.position: [] for s in settled}
     open_for = dict.fromkeys(parts, 0)
-    own = records is None and columnar_available(source)
-    if own:
-        records = read_records(source, select_sql)
-    if records is not None:
-        for s, frame in _open_in_duckdb(records, settled, planned, contexts, owner_label, chunk_size):
-            start = time.perf_counter()
-            if owner_label:
-                owners.append(pd.Series(as_keys(frame[owner_label]).to_numpy(), index=frame[KEY].to_numpy(), dtype=object))
-            open_for[s.position] += len(frame)
-            reset_memo()
-            parts[s.position].append(planned[s.position].check.evaluate(frame, contexts[s.position]))
-            timings[s.position] += time.perf_counter() - start
-        if own:
-            records.close()
-    for chunk in (_open_chunks(source, select_sql, settled, chunk_size) if records is None else ()):
+    opened = (_open_in_duckdb(records, settled, planned, contexts, owner_label, chunk_size) if records is not None
+              else _open_in_source(source, select_sql, settled, chunk_size))
+    for s, frame in opened:
+        start = time.perf_counter()
         if owner_label:
-            owners.append(pd.Series(as_keys(chunk[owner_label]).to_numpy(), index=chunk[KEY].to_numpy(), dtype=object))
-        for s in settled:
-            start = time.perf_counter()
-            mine = chunk.loc[chunk[s.label].to_numpy() == 0].drop(columns=[x.label for x in settled])
-            open_for[s.position] += len(mine)
-            reset_memo()
-            parts[s.position].append(planned[s.position].check.evaluate(mine.reset_index(drop=True),
-                                                                        contexts[s.position]))
-            timings[s.position] += time.perf_counter() - start
+            owners.append(owners_of(frame, owner_label))
+        open_for[s.position] += len(frame)
+        reset_memo()
+        parts[s.position].append(planned[s.position].check.evaluate(frame, contexts[s.position]))
+        timings[s.position] += time.perf_counter() - start
     for s in settled:  # every record settled: the check still gives its table-wide metrics
         if not parts[s.position]:
-            context = contexts[s.position]
-            labels = [fc.label for f in planned[s.position].check.read_fields(list(context.columns), context.params)
-                      for fc in context.cols(f)]
+            labels = _labels(planned[s.position], contexts[s.position])
             empty = pd.DataFrame({c: pd.Series(dtype=object) for c in dict.fromkeys([KEY, *labels])})
-            parts[s.position].append(planned[s.position].check.evaluate(empty, context))
+            parts[s.position].append(planned[s.position].check.evaluate(empty, contexts[s.position]))
     reset_memo()
     outcomes = {}
     for s in settled:
@@ -117,11 +102,19 @@ def measure_settled(source: Source, select_sql: str, settled: list[Settled], pla
     return outcomes, owners[~owners.index.duplicated()]
 
 
-def _open_chunks(source: Source, select_sql: str, settled: list[Settled], chunk_size: int) -> Iterator[pd.DataFrame]:
-    """The open records in prepared chunks, each with its flags, from one statement in the source's SQL."""
+def _labels(p: Planned, context: Context) -> list[str]:
+    """The frame columns a check reads."""
+    return [fc.label for f in p.check.read_fields(list(context.columns), context.params) for fc in context.cols(f)]
+
+
+def _open_in_source(source: Source, select_sql: str, settled: list[Settled],
+                    chunk_size: int) -> Iterator[tuple[Settled, pd.DataFrame]]:
+    """Per settled check, its open records, from one statement in the source's SQL with a flag per check."""
     for chunk in source.stream(open_records_sql(select_sql, settled, source), chunk_size):
-        chunk = chunk.astype({s.label: "int64" for s in settled})
-        yield prepare_chunk(chunk)
+        chunk = prepare_chunk(chunk.astype({s.label: "int64" for s in settled}))
+        for s in settled:
+            mine = chunk.loc[chunk[s.label].to_numpy() == 0].drop(columns=[x.label for x in settled])
+            yield s, mine.reset_index(drop=True)
 
 
 def _open_in_duckdb(records: Records, settled: list[Settled], planned: list[Planned], contexts: dict[int, Context],
@@ -135,9 +128,7 @@ def _open_in_duckdb(records: Records, settled: list[Settled], planned: list[Plan
     """
     records.register_keys(s.predicate for s in settled)
     for s in settled:
-        context = contexts[s.position]
-        fields = planned[s.position].check.read_fields(list(context.columns), context.params)
-        labels = [KEY, *([owner_label] if owner_label else []), *(fc.label for f in fields for fc in context.cols(f))]
+        labels = [KEY, *([owner_label] if owner_label else []), *_labels(planned[s.position], contexts[s.position])]
         columns = ", ".join(f'"q"."{label}"' for label in dict.fromkeys(labels))
         opened = records.con.execute(f"SELECT {columns} FROM q WHERE ({flag(s.predicate, 'duckdb')}) = 0 "
                                      "ORDER BY __row").fetch_arrow_table()
@@ -186,9 +177,8 @@ def read_records(source: Source, select_sql: str) -> Records:
     return Records(table)
 
 
-def measure_keyed_settled(source: Source, select_sql: str, position: int, planned: list[Planned],
-                          contexts: dict[int, Context], owner_label: str | None,
-                          timings: dict[int, float], records: Records | None = None) -> tuple[Outcome, pd.Series]:
+def measure_keyed_settled(records: Records, position: int, planned: list[Planned], contexts: dict[int, Context],
+                          owner_label: str | None, timings: dict[int, float]) -> tuple[Outcome, pd.Series]:
     """A keyed entity check (exact duplicates) with DuckDB computing the keys it can and counting them.
 
     Every record's key comes from DuckDB where `Check.settled_key` says it can, from `chunk_keys`
@@ -200,32 +190,26 @@ def measure_keyed_settled(source: Source, select_sql: str, position: int, planne
     start = time.perf_counter()
     check, context = planned[position].check, contexts[position]
     parts, key_steps = check.settled_key(context)
-    own = records is None
-    records = read_records(source, select_sql) if own else records
     table = records.table
-    try:
-        relation = f"(SELECT q.* FROM q WHERE {render(All(parts), 'duckdb')}) q"
-        for name, expression in key_steps:  # each step once, over the plain records only
-            relation = f"(SELECT q.*, {expression} AS {name} FROM {relation}) q"
-        keyed = records.con.execute(f"SELECT __row, {key_steps[-1][0]} FROM {relation}").fetch_arrow_table()
-        in_sql = np.zeros(table.num_rows, dtype=bool)
-        keys = np.full(table.num_rows, None, dtype=object)
-        rows = keyed.column("__row").to_numpy()
-        in_sql[rows] = True
-        keys[rows] = keyed.column(1).to_numpy(zero_copy_only=False)
-        others = np.flatnonzero(~in_sql)
-        if len(others):  # their keys as the check computes them
-            frame = _as_read(frame_from_arrow(table.take(pa.array(others))))
-            keys[others] = check.chunk_keys(frame, context).to_numpy(dtype=object)
-        codes, _ = pd.factorize(keys)  # -1 for no key
-        counts = np.bincount(codes[codes >= 0])
-        alone = in_sql & (codes >= 0)
-        alone[alone] = counts[codes[alone]] == 1
-    finally:
-        if own:
-            records.close()
+    relation = f"(SELECT q.* FROM q WHERE {render(All(parts), 'duckdb')}) q"
+    for name, expression in key_steps:  # each step once, over the plain records only
+        relation = f"(SELECT q.*, {expression} AS {name} FROM {relation}) q"
+    keyed = records.con.execute(f"SELECT __row, {key_steps[-1][0]} FROM {relation}").fetch_arrow_table()
+    in_sql = np.zeros(table.num_rows, dtype=bool)
+    keys = np.full(table.num_rows, None, dtype=object)
+    rows = keyed.column("__row").to_numpy()
+    in_sql[rows] = True
+    keys[rows] = keyed.column(1).to_numpy(zero_copy_only=False)
+    others = np.flatnonzero(~in_sql)
+    if len(others):  # their keys as the check computes them, row for row
+        keys[others] = check.chunk_keys(as_read(frame_from_arrow(table.take(pa.array(others)))),
+                                        context).to_numpy(dtype=object)
+    codes, _ = pd.factorize(keys)  # -1 for no key
+    counts = np.bincount(codes[codes >= 0])
+    alone = in_sql & (codes >= 0)
+    alone[alone] = counts[codes[alone]] == 1
     judged = np.flatnonzero(~alone)
-    frame = _as_read(frame_from_arrow(table.take(pa.array(judged))))
+    frame = as_read(frame_from_arrow(table.take(pa.array(judged))))
     frame[prepared_column(check)] = pd.Series(keys[judged], index=frame.index, dtype=object)
     frame = frame.drop_duplicates(KEY).reset_index(drop=True)
     reset_memo()
@@ -233,13 +217,4 @@ def measure_keyed_settled(source: Source, select_sql: str, position: int, planne
     reset_memo()
     out.applicable += int(alone.sum())
     timings[position] += time.perf_counter() - start
-    owners = (pd.Series(as_keys(frame[owner_label]).to_numpy(), index=frame[KEY].to_numpy(), dtype=object)
-              if owner_label and owner_label in frame else pd.Series(dtype=object))
-    return out, owners
-
-
-def _as_read(frame: pd.DataFrame) -> pd.DataFrame:
-    """A frame as the engine hands checks their records: text as objects, keys as strings (order kept)."""
-    frame = frame.astype({c: object for c in frame.columns if pd.api.types.is_string_dtype(frame[c])})
-    frame[KEY] = as_keys(frame[KEY])
-    return frame
+    return out, owners_of(frame, owner_label) if owner_label in frame else pd.Series(dtype=object)

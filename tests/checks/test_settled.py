@@ -60,6 +60,13 @@ def test_plain_email_settles_only_addresses_email_validator_accepts():
     assert len(settled) > 2_000 and "john.doe@acme.com" in settled
 
 
+def test_no_special_use_domain_is_a_common_or_two_letter_top_level_domain():
+    from checks.settled import _COMMON_TLDS
+    from checks.values import SPECIAL_TLDS
+
+    assert not any(t.lstrip(".").lower() in _COMMON_TLDS or len(t.lstrip(".")) == 2 for t in SPECIAL_TLDS)
+
+
 def test_filled_text_settles_only_values_that_are_not_missing():
     rng = random.Random(11)
     seeds = ["Smith", "unknown", "N/A", "tbd", "none", "-", "nan", "#n/a", "not available", "O'Brien", "van der Berg"]
