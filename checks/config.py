@@ -19,11 +19,10 @@ import os
 import re
 from datetime import UTC
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from apscheduler.triggers.cron import CronTrigger
 from pydantic import Field, ValidationError
 
 from checks.base import DIMENSIONS
@@ -42,6 +41,9 @@ from connectors.models import (  # noqa: F401 - the mapping's models are part of
 )
 from connectors.notify import AlertChannel
 from connectors.source import suggest
+
+if TYPE_CHECKING:
+    from apscheduler.triggers.cron import CronTrigger
 
 SEVERITIES = ("low", "medium", "high", "critical")
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -353,6 +355,8 @@ def cron_calendar(expr: str) -> CronTrigger:
     Raises:
         ValueError: The expression cannot be read; the message names the field.
     """
+    from apscheduler.triggers.cron import CronTrigger  # loaded only where a schedule is read
+
     second, minute, hour, day, month, weekday = cron_fields(expr)
     return CronTrigger(second=second, minute=minute, hour=hour, day=day, month=month,
                        day_of_week=crontab_weekdays(weekday), timezone=UTC)

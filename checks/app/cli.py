@@ -139,6 +139,8 @@ def run(config: ConfigOpt,
         fail_under: Annotated[float | None, typer.Option(help="Exit 1 when the overall score is below this.")] = None,
         require_read_only_role: Annotated[bool, typer.Option(
             "--require-read-only-role", help="Refuse to run (exit 2) when the source's login could write to the CRM.")] = False,
+        timings: Annotated[bool, typer.Option(
+            "--timings", help="Also print the wall time of each stage (start-up, reads, checks, store).")] = False,
         ) -> None:
     """Run the checks once and store the results in the history.
 
@@ -153,6 +155,7 @@ def run(config: ConfigOpt,
     cfg = load_config(config)
     _check_alert_rules(cfg)  # the run ends by evaluating them: a broken rule is refused before it starts
     progress = None if json_out else terminal_progress()
+    started = _seconds_since_process_start()
     try:
         outcome = run_checks(cfg, now=_parse_when(now, "--now"), only=only, progress=progress,
                              require_read_only_role=require_read_only_role)
@@ -162,15 +165,38 @@ def run(config: ConfigOpt,
         progress.close()
     for warning in outcome.warnings:
         typer.echo(f"warning: {warning}", err=True)
+    stages = outcome.result.stages
+    stages.seconds = {"start-up (process start, imports, config)": started, **stages.seconds}
     if json_out:
         typer.echo(json.dumps(result_json(outcome), indent=2, default=str))
     else:
         typer.echo(summary_table(outcome))
+    if timings:
+        typer.echo("\n" + stages.table(started + outcome.seconds), err=json_out)
     score = outcome.result.overall
     if fail_under is not None and (score is None or score < fail_under):
         typer.echo(f"Quality gate failed: overall score {score if score is None else round(score, 1)} < {fail_under}",
                    err=True)
         raise typer.Exit(1)
+
+
+def _seconds_since_process_start() -> float:
+    """Wall seconds since this process started (the interpreter, imports and the config's reading).
+
+    On Linux from the kernel's own clock (the start time in /proc is in clock ticks since boot);
+    psutil's wall-clock start rests on a boot time rounded to the second.
+    """
+    import os
+    import time
+
+    try:
+        with open("/proc/self/stat") as stat:
+            ticks = int(stat.read().rpartition(")")[2].split()[19])
+        return max(0.0, time.clock_gettime(time.CLOCK_BOOTTIME) - ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, AttributeError, IndexError):
+        import psutil
+
+        return max(0.0, time.time() - psutil.Process().create_time())
 
 
 def _check_alert_rules(cfg) -> None:

@@ -36,7 +36,8 @@ def result_json(outcome) -> dict:
     return {"run_id": outcome.run_id, "as_of": outcome.as_of, "seconds": round(outcome.seconds, 2), "overall": _num(r.overall),
             "dimensions": {d.dimension: _num(d.score) for d in dims.itertuples()},
             "entities": {e.entity: _num(e.score) for e in ents.itertuples()},
-            "rows_read": r.rows_read, "checks": checks, "warnings": list(outcome.warnings)}
+            "rows_read": r.rows_read, "checks": checks, "warnings": list(outcome.warnings),
+            "stages": {name: round(secs, 3) for name, secs in r.stages.seconds.items()}}
 
 
 def summary_table(outcome) -> str:

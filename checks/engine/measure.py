@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -22,6 +23,7 @@ from checks.engine.lookups import LOOKUPS
 from checks.engine.parallel import ChunkJob, ChunkRunner, key_ranges, prepare_chunk
 from checks.engine.plan import Planned
 from checks.engine.settle import measure_keyed_settled, measure_settled, read_records, settled_checks
+from checks.engine.stages import Stages
 from checks.fields import reset_memo
 from checks.scoring import record_scores, score_table
 from checks.values import to_datetime
@@ -45,14 +47,16 @@ class RunResult:
     seconds_by_dimension: dict[str, float] = field(default_factory=dict)
     clusters: pd.DataFrame | None = None
     cluster_members: pd.DataFrame | None = None
+    stages: Stages = field(default_factory=Stages)
 
 
 class Measurer:
     """Runs planned checks against a source."""
 
     def __init__(self, cfg: Config, source: Source, now: datetime, progress: Progress | None = None,
-                 decisions: dict[str, dict[str, str]] | None = None):
+                 decisions: dict[str, dict[str, str]] | None = None, stages: Stages | None = None):
         self.cfg, self.source, self.now, self.progress = cfg, source, now, progress
+        self.stages = stages or Stages()
         self.queries = {e: EntityQuery(source, e, ent) for e, ent in cfg.entities.items()}
         # What checks may ask about other entities: each registered look-up, read at most once a run.
         self.lookups = {name: cls(self) for name, cls in LOOKUPS.items()}
@@ -137,14 +141,16 @@ class Measurer:
         for fc in cols:
             columns.setdefault(fc.field, []).append(fc)
         if any(p.check.dimension == "freshness" for p in planned):
-            self.shared["aggregates"][entity] = self.aggregates(entity)
+            with self.stages.timed(f"{entity}: freshness aggregate"):
+                self.shared["aggregates"][entity] = self.aggregates(entity)
         contexts = {i: Context(entity, self.now, columns, p.params, self.shared) for i, p in enumerate(planned)}
         outcomes = {i: Outcome.empty() for i in range(len(planned))}
         timings = {i: 0.0 for i in range(len(planned))}
         row_checks = [i for i, p in enumerate(planned) if p.check.scope == "row"]
         entity_checks = [i for i, p in enumerate(planned) if p.check.scope == "entity" and p.check.reads_records]
         from_aggregate = [i for i, p in enumerate(planned) if p.check.scope == "entity" and not p.check.reads_records]
-        settled, keyed_in_sql = self._settled(planned, contexts, row_checks, entity_checks)
+        with self.stages.timed(f"{entity}: push-down plan"):
+            settled, keyed_in_sql = self._settled(planned, contexts, row_checks, entity_checks)
         full_read = True
         if settled or keyed_in_sql:
             positions = {s.position for s in settled} | set(keyed_in_sql)
@@ -163,9 +169,15 @@ class Measurer:
         keep = list(dict.fromkeys([KEY] + [fc.label for f in entity_fields for fc in columns.get(f, [])])) \
             if entity_checks else []
         aggregates = self.shared["aggregates"].get(entity)
+        timed = self.stages.timed
         # The freshness aggregate has counted the rows already; otherwise one COUNT(*).
-        total = aggregates["rows"] if aggregates else self.source.scalar(query.count_sql()) or 0
-        self._prepare_lookups(planned)
+        if aggregates:
+            total = aggregates["rows"]
+        else:
+            with timed(f"{entity}: row count"):
+                total = self.source.scalar(query.count_sql()) or 0
+        with timed(f"{entity}: look-ups"):
+            self._prepare_lookups(planned)
         owner_label = columns["owner_id"][0].label if "owner_id" in columns else None
         pushed_owners: list[pd.Series] = []  # owners of the records the push-down judged
         if settled or keyed_in_sql:
@@ -174,14 +186,18 @@ class Measurer:
                 for f in planned[i].check.read_fields(mapped, planned[i].params)}
             pushed_sql = query.select(sorted(pushed_fields))[0]
             # Read once for all of them when read as columns (the keyed checks are only keyed then).
-            records = read_records(self.source, pushed_sql) if columnar_available(self.source) else None
+            with timed(f"{entity}: push-down read"):
+                records = read_records(self.source, pushed_sql) if columnar_available(self.source) else None
             if settled:
-                done, owners = measure_settled(self.source, pushed_sql, settled, planned, contexts, int(total),
-                                               owner_label, self.cfg.source.chunk_size, timings, records)
+                with timed(f"{entity}: push-down row checks"):
+                    done, owners = measure_settled(self.source, pushed_sql, settled, planned, contexts, int(total),
+                                                   owner_label, self.cfg.source.chunk_size, timings, records)
                 outcomes.update(done)
                 pushed_owners.append(owners)
             for i in keyed_in_sql:
-                outcomes[i], owners = measure_keyed_settled(records, i, planned, contexts, owner_label, timings)
+                with timed(f"{entity}: {planned[i].check.id} (push-down)"):
+                    outcomes[i], owners = measure_keyed_settled(records, i, planned, contexts, owner_label,
+                                                                timings)
                 pushed_owners.append(owners)
             if records is not None:
                 records.close()
@@ -196,13 +212,14 @@ class Measurer:
                 self.progress(entity, "rows", read, total)
 
         # Without a full read, every check was settled or judged on its open records: nothing else to read.
-        runner = ChunkRunner(job, total if full_read else 0, on_rows)
-        if full_read and runner.parallel:
-            runner.submit_ranges(key_ranges(self._key_boundaries(query)))
-        elif full_read:
-            for chunk in self.source.stream(sql, self.cfg.source.chunk_size):
-                runner.measure_here(prepare_chunk(chunk))
-        results = runner.finish()
+        with timed(f"{entity}: read and row checks") if full_read else nullcontext():
+            runner = ChunkRunner(job, total if full_read else 0, on_rows)
+            if full_read and runner.parallel:
+                runner.submit_ranges(key_ranges(self._key_boundaries(query)))
+            elif full_read:
+                for chunk in self.source.stream(sql, self.cfg.source.chunk_size):
+                    runner.measure_here(prepare_chunk(chunk))
+            results = runner.finish()
         rows = sum(r.rows for r in results) if full_read else int(total)
         for position, i in enumerate(row_checks):
             outcomes[i] = Outcome.combine([r.outcomes[position] for r in results])
@@ -220,6 +237,7 @@ class Measurer:
                 t = time.perf_counter()
                 outcomes[i] = planned[i].check.evaluate(whole, contexts[i])
                 timings[i] += time.perf_counter() - t
+                self.stages.add(f"{entity}: {planned[i].check.id}", time.perf_counter() - t)
             reset_memo()
             for lookup in self.lookups.values():
                 lookup.after_entity(entity, whole)
@@ -236,9 +254,10 @@ class Measurer:
 
 
 def measure(cfg: Config, source: Source, planned: list[Planned], now: datetime,
-            progress: Progress | None = None, decisions: dict[str, dict[str, str]] | None = None) -> RunResult:
-    """Run the planned checks and score them."""
-    m = Measurer(cfg, source, now, progress, decisions)
+            progress: Progress | None = None, decisions: dict[str, dict[str, str]] | None = None,
+            stages: Stages | None = None) -> RunResult:
+    """Run the planned checks and score them; each stage's time added to `stages`."""
+    m = Measurer(cfg, source, now, progress, decisions, stages)
     result_rows, finding_parts, owners, rows_read = [], [], {}, {}
     cluster_parts, member_parts = [], []
     for entity in cfg.entities:
@@ -261,19 +280,20 @@ def measure(cfg: Config, source: Source, planned: list[Planned], now: datetime,
             if failed:
                 f = out.failures.reindex(columns=FAILURE_COLUMNS)
                 finding_parts.append(f.assign(check_id=p.check.id, entity=entity, severity=p.severity))
-    results = pd.DataFrame(result_rows)
-    findings = pd.concat(finding_parts, ignore_index=True) if finding_parts else pd.DataFrame(
-        columns=[*FAILURE_COLUMNS, "check_id", "entity", "severity"])
-    findings["owner"] = None
-    for entity, series in owners.items():
-        mask = findings.entity == entity
-        if mask.any() and len(series):
-            findings.loc[mask, "owner"] = findings.loc[mask, "record_key"].map(series)
-    if len(results):
-        scores, overall = score_table(results, cfg.scoring)
-    else:
-        scores, overall = pd.DataFrame(columns=["scope", "entity", "dimension", "field", "score"]), None
-    rec = record_scores(findings, results, cfg.scoring, owners) if len(results) else pd.DataFrame()
-    clusters = pd.concat(cluster_parts, ignore_index=True) if cluster_parts else None
-    members = pd.concat(member_parts, ignore_index=True) if member_parts else None
-    return RunResult(results, scores, findings, rec, overall, rows_read, m.timings, clusters, members)
+    with m.stages.timed("scores and findings"):
+        results = pd.DataFrame(result_rows)
+        findings = pd.concat(finding_parts, ignore_index=True) if finding_parts else pd.DataFrame(
+            columns=[*FAILURE_COLUMNS, "check_id", "entity", "severity"])
+        findings["owner"] = None
+        for entity, series in owners.items():
+            mask = findings.entity == entity
+            if mask.any() and len(series):
+                findings.loc[mask, "owner"] = findings.loc[mask, "record_key"].map(series)
+        if len(results):
+            scores, overall = score_table(results, cfg.scoring)
+        else:
+            scores, overall = pd.DataFrame(columns=["scope", "entity", "dimension", "field", "score"]), None
+        rec = record_scores(findings, results, cfg.scoring, owners) if len(results) else pd.DataFrame()
+        clusters = pd.concat(cluster_parts, ignore_index=True) if cluster_parts else None
+        members = pd.concat(member_parts, ignore_index=True) if member_parts else None
+    return RunResult(results, scores, findings, rec, overall, rows_read, m.timings, clusters, members, m.stages)

@@ -23,6 +23,7 @@ from checks import __version__
 from checks.config import Config
 from checks.engine.measure import Progress, RunResult, measure
 from checks.engine.plan import plan
+from checks.engine.stages import Stages
 from checks.masking import mask, mask_findings
 from connectors.errors import CleanCRMError, ConfigError, SourceError
 from connectors.history.runs import store_failure
@@ -102,24 +103,30 @@ def run_checks(cfg: Config, *, now: datetime | None = None, only: str | None = N
     from connectors.source import fingerprint
 
     start = time.perf_counter()
+    stages = Stages()
     as_of = (now or datetime.now(UTC)).replace(tzinfo=None)
-    planned = plan(cfg, only)
-    source = open_checked_source(cfg)
+    with stages.timed("plan"):
+        planned = plan(cfg, only)
+    with stages.timed("open and check the source"):
+        source = open_checked_source(cfg)
     try:
-        warnings = role_warnings(cfg, source, require_read_only_role)
-        store = history or HistoryStore(cfg.history_url())
+        with stages.timed("open and check the source"):
+            warnings = role_warnings(cfg, source, require_read_only_role)
+        with stages.timed("open the history"):
+            store = history or HistoryStore(cfg.history_url())
         with (_stopped_by_sigterm() as stopped, _store_faults(),
               store.locks.run_lock(cfg.name) if lock else nullcontext()):
             if lock:
                 store.runs.mark_interrupted(cfg.name)  # we hold the lock: any run still "running" died
             run_id = store.runs.start(cfg.name, as_of, trigger, cfg.fingerprint(), __version__, only)
             with store.runs.failing_on_error(run_id):
-                result = measure(cfg, source, planned, as_of, progress, store.decisions.as_mapping(cfg.name))
+                result = measure(cfg, source, planned, as_of, progress, store.decisions.as_mapping(cfg.name), stages)
                 stopped()  # a stop whose exception a finaliser dropped ends the run before it is stored
                 tables = [ent.table for ent in cfg.entities.values()]
                 # The fields the config lists under history.mask_fields are never stored raw.
-                store.runs.complete(run_id, for_history(result, cfg.history.mask_fields),
-                                    fingerprint(source, tables))
+                with stages.timed("store"):
+                    store.runs.complete(run_id, for_history(result, cfg.history.mask_fields),
+                                        fingerprint(source, tables))
     finally:
         source.close()
     return RunOutcome(run_id, result, time.perf_counter() - start, as_of, warnings)

@@ -26,7 +26,6 @@ from checks.engine.plan import Planned
 from checks.fields import reset_memo
 from connectors.mapping import KEY
 from connectors.source import Source
-from connectors.source.columnar import close as close_columnar
 from connectors.source.columnar import frame_from_arrow, read_arrow
 from connectors.source.predicates import All, Predicate, flag, key_tables, render
 
@@ -169,12 +168,10 @@ class Records:
 def read_records(source: Source, select_sql: str) -> Records:
     """The records of a SELECT read as Arrow by DuckDB's scanner, ready to be judged in DuckDB.
 
-    The scanner's connection is closed after the read: the checks that judge the records next may
-    fork (phone validity on many cores), and DuckDB's threads must not be running then.
+    The scanner runs on the calling thread only (`columnar`), so the checks that judge the records
+    next may fork (phone validity on many cores) with its connection kept open for the next read.
     """
-    table = read_arrow(source, select_sql)
-    close_columnar(source)
-    return Records(table)
+    return Records(read_arrow(source, select_sql))
 
 
 def measure_keyed_settled(records: Records, position: int, planned: list[Planned], contexts: dict[int, Context],

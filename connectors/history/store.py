@@ -23,13 +23,11 @@ given in its URL.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.errors import HistoryError
@@ -45,7 +43,22 @@ from connectors.history.part import short_error
 from connectors.history.results import Results
 from connectors.history.runs import Runs
 
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+_REVISION = re.compile(r'^revision = ["\']([^"\']+)["\']', re.M)
+
+
+def head_revision() -> str:
+    """The newest migration's revision, read from the migration files without loading Alembic.
+
+    Opening a store that is already current is every run's first step; Alembic's import and its
+    script directory cost a few hundred milliseconds, so they are loaded only to migrate. The
+    migrations form one chain numbered in file order (a test compares this with Alembic's head).
+    """
+    newest = max((MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+    return _REVISION.search(newest.read_text()).group(1)
 MIGRATION_LOCK = 0x636C65616E63726D  # "cleancrm" in ASCII: the PostgreSQL advisory lock of migrations
 BUSY_TIMEOUT_S = 30.0  # how long a SQLite connection waits for a busy file
 
@@ -105,6 +118,8 @@ class HistoryStore:
     # -- schema ---------------------------------------------------------------------------------
     def alembic_config(self) -> AlembicConfig:
         """Alembic config pointing at our migrations."""
+        from alembic.config import Config as AlembicConfig
+
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         return cfg
@@ -117,9 +132,11 @@ class HistoryStore:
         second finds the tables made and has nothing to do. A store already at the newest revision
         is not locked at all (it may be read-only).
         """
-        cfg = self.alembic_config()
-        if revision == "head" and self.revision() == ScriptDirectory.from_config(cfg).get_current_head():
+        if revision == "head" and self.revision() == head_revision():
             return
+        from alembic import command
+
+        cfg = self.alembic_config()
         with self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
@@ -131,7 +148,9 @@ class HistoryStore:
     def revision(self) -> str | None:
         """The schema revision the store is at."""
         with self.engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            if not sa.inspect(conn).has_table("alembic_version"):
+                return None
+            return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
     def close(self) -> None:
         """Release connections."""

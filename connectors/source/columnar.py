@@ -58,7 +58,10 @@ def _connection(source):
     if key not in _CONNECTIONS:
         import duckdb
 
-        con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+        # One thread: DuckDB starts no worker thread then, so the engine may fork while the
+        # connection stays open (loading the scanner costs about 0.3 s, once per process).
+        con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False,
+                                     "threads": 1})
         con.execute(f"LOAD '{_extension()}'")
         literal = "'" + _conninfo(source).replace("'", "''") + "'"  # ATTACH takes no bound parameters
         con.execute(f"ATTACH {literal} AS crm (TYPE postgres, READ_ONLY)")

@@ -210,6 +210,29 @@ def test_the_columnar_reader_reads_and_refuses_writes(pg_url):
         source.close()
 
 
+@pytest.mark.postgres
+def test_the_columnar_reader_keeps_one_connection_and_runs_no_thread_of_its_own(pg_url):
+    """The engine forks after columnar reads: no DuckDB thread may be running then, connection open or not."""
+    import os
+
+    from connectors.source import columnar
+
+    def threads() -> int:
+        return len(os.listdir("/proc/self/task"))
+
+    source = open_source(pg_url)
+    try:
+        before = threads()
+        columnar.read_arrow(source, "SELECT generate_series(1, 50000) AS n")
+        con = columnar._connection(source)
+        assert columnar.read_arrow(source, "SELECT 2 AS n").column("n").to_pylist() == [2]
+        assert columnar._connection(source) is con  # the scanner is loaded once per process and source
+        assert threads() == before
+    finally:
+        source.close()
+    assert (os.getpid(), id(source)) not in columnar._CONNECTIONS
+
+
 def test_auto_settles_only_on_a_columnar_source_when_nothing_else_reads_the_records(loaded, tmp_path):
     from checks.engine.measure import Measurer
     from checks.engine.plan import plan

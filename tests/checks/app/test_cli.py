@@ -99,6 +99,24 @@ def test_run_json(plain, plain_run):
     assert int(stored.failed.sum()) == sum(c["failed"] for c in doc["checks"])
 
 
+def test_run_timings_name_each_stage_and_add_up_to_the_run(plain):
+    """`--timings`: the start-up, each entity's read and checks and the store, timed where they ran."""
+    proc = sh("run", "--config", plain / "cleancrm.yml", "--now", AS_OF, "--json", "--timings")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    stages = doc["stages"]
+    assert list(stages)[:2] == ["start-up (process start, imports, config)", "plan"]
+    assert {"open and check the source", "contact: read and row checks", "contact: duplication.fuzzy",
+            "scores and findings", "store"} <= set(stages)
+    assert all(secs >= 0 for secs in stages.values())
+    assert 0 < stages["start-up (process start, imports, config)"] < 60
+    after_start = sum(secs for name, secs in stages.items() if not name.startswith("start-up"))
+    assert after_start <= doc["seconds"] + 0.05  # the stages are parts of the run, not more than it
+    assert after_start >= 0.5 * doc["seconds"]  # and most of it: nothing large goes untimed
+    table = proc.stderr.splitlines()  # with --json the table goes to stderr, the JSON stays parseable
+    assert any(line.startswith("store ") for line in table) and any("share" in line for line in table)
+
+
 def test_run_table_output(plain):
     result = cli("run", "--config", plain / "cleancrm.yml", "--now", AS_OF)
     assert result.exit_code == 0

@@ -144,6 +144,17 @@ def test_failure_while_storing_keeps_nothing_but_a_failed_run(demo, history_url,
 
 
 # -- schema upgrade -------------------------------------------------------------------------------------------
+def test_head_revision_read_from_the_files_is_alembics_head(tmp_path):
+    from connectors.history.store import head_revision
+
+    store = HistoryStore(f"sqlite:///{tmp_path / 'h.db'}", upgrade=False)
+    assert store.revision() is None  # no table yet: nothing to read
+    assert [head_revision()] == ScriptDirectory.from_config(store.alembic_config()).get_heads()
+    store.upgrade()
+    assert store.revision() == head_revision()
+    store.close()
+
+
 def test_upgrade_from_0001_keeps_runs_and_adds_tables(demo, history_url, tmp_path):
     cfg = load_config(write_config(demo, history_url, tmp_path))
     old = HistoryStore(history_url, upgrade=False)
