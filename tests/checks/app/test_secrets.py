@@ -193,6 +193,7 @@ def test_the_password_appears_nowhere(crm, tmp_path, monkeypatch, caplog):
     # the log output of a run in this process, every logger at DEBUG (SQLAlchemy's statements too)
     monkeypatch.setenv(VARIABLE, password)
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="sqlalchemy.engine")  # the statements and their parameters
     result = runner.invoke(app, ["run", "--config", str(config), "--now", AS_OF, "--json"])
     assert result.exit_code == 0, result.output
     leaks.look("in-process run output", result.output)
