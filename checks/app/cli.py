@@ -151,22 +151,23 @@ def run(config: ConfigOpt,
     from checks.app.report import result_json, summary_table
     from checks.config import load_config
     from checks.engine import run_checks
+    from checks.engine.stages import Stages, seconds_since_process_start
 
     cfg = load_config(config)
     _check_alert_rules(cfg)  # the run ends by evaluating them: a broken rule is refused before it starts
     progress = None if json_out else terminal_progress()
-    started = _seconds_since_process_start()
+    stages = Stages()
+    started = seconds_since_process_start()
+    stages.add("start-up (process start, imports, config)", started)
     try:
         outcome = run_checks(cfg, now=_parse_when(now, "--now"), only=only, progress=progress,
-                             require_read_only_role=require_read_only_role)
+                             require_read_only_role=require_read_only_role, stages=stages)
     finally:
         _evaluate_alerts(cfg)  # cron and Airflow users get alerts too, for failed runs as well
     if progress:
         progress.close()
     for warning in outcome.warnings:
         typer.echo(f"warning: {warning}", err=True)
-    stages = outcome.result.stages
-    stages.seconds = {"start-up (process start, imports, config)": started, **stages.seconds}
     if json_out:
         typer.echo(json.dumps(result_json(outcome), indent=2, default=str))
     else:
@@ -178,25 +179,6 @@ def run(config: ConfigOpt,
         typer.echo(f"Quality gate failed: overall score {score if score is None else round(score, 1)} < {fail_under}",
                    err=True)
         raise typer.Exit(1)
-
-
-def _seconds_since_process_start() -> float:
-    """Wall seconds since this process started (the interpreter, imports and the config's reading).
-
-    On Linux from the kernel's own clock (the start time in /proc is in clock ticks since boot);
-    psutil's wall-clock start rests on a boot time rounded to the second.
-    """
-    import os
-    import time
-
-    try:
-        with open("/proc/self/stat") as stat:
-            ticks = int(stat.read().rpartition(")")[2].split()[19])
-        return max(0.0, time.clock_gettime(time.CLOCK_BOOTTIME) - ticks / os.sysconf("SC_CLK_TCK"))
-    except (OSError, ValueError, AttributeError, IndexError):
-        import psutil
-
-        return max(0.0, time.time() - psutil.Process().create_time())
 
 
 def _check_alert_rules(cfg) -> None:

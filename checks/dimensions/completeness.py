@@ -16,13 +16,21 @@ from connectors.source.predicates import All
 ALL_ENTITIES = ("contact", "account", "lead", "opportunity", "user")
 
 
-def required_schema(labels: list[str]):
-    """A pandera schema per entity: each required column non-null and not blank or a null token."""
-    import pandera.pandas as pa  # about half a second to import: loaded by the first run that validates
+def missing_cases(frame: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
+    """The failure cases (column, index) of the required columns: NULL, blank or a null token.
+
+    pandera takes about half a second to import, so it is loaded by the first run that validates.
+    """
+    import pandera.pandas as pa
 
     filled = pa.Check(lambda s: ~is_missing(s), name="filled", error="blank or a null token")
-    return pa.DataFrameSchema({label: pa.Column(nullable=False, checks=filled, required=True, coerce=False)
-                               for label in labels}, strict=False)
+    schema = pa.DataFrameSchema({label: pa.Column(nullable=False, checks=filled, required=True, coerce=False)
+                                 for label in labels}, strict=False)
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        return exc.failure_cases
+    return pd.DataFrame(columns=["column", "index"])
 
 
 @register
@@ -64,13 +72,9 @@ class RequiredFields(Check):
             return Outcome.empty()
         if frame.empty:  # every record settled by the database: nothing for the schema to see
             return Outcome(0, pd.DataFrame())
-        import pandera.pandas as pa
-
-        try:
-            required_schema([fc.label for fc in cols]).validate(frame, lazy=True)
+        cases = missing_cases(frame, [fc.label for fc in cols])
+        if cases.empty:
             return Outcome(len(frame) * len(cols), pd.DataFrame())
-        except pa.errors.SchemaErrors as exc:
-            cases = exc.failure_cases
         cases = cases[cases["index"].notna() & cases["column"].notna()]
         by_label = {fc.label: fc for fc in cols}
         parts = []

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -169,14 +168,13 @@ class Measurer:
         keep = list(dict.fromkeys([KEY] + [fc.label for f in entity_fields for fc in columns.get(f, [])])) \
             if entity_checks else []
         aggregates = self.shared["aggregates"].get(entity)
-        timed = self.stages.timed
         # The freshness aggregate has counted the rows already; otherwise one COUNT(*).
         if aggregates:
             total = aggregates["rows"]
         else:
-            with timed(f"{entity}: row count"):
+            with self.stages.timed(f"{entity}: row count"):
                 total = self.source.scalar(query.count_sql()) or 0
-        with timed(f"{entity}: look-ups"):
+        with self.stages.timed(f"{entity}: look-ups"):
             self._prepare_lookups(planned)
         owner_label = columns["owner_id"][0].label if "owner_id" in columns else None
         pushed_owners: list[pd.Series] = []  # owners of the records the push-down judged
@@ -186,16 +184,16 @@ class Measurer:
                 for f in planned[i].check.read_fields(mapped, planned[i].params)}
             pushed_sql = query.select(sorted(pushed_fields))[0]
             # Read once for all of them when read as columns (the keyed checks are only keyed then).
-            with timed(f"{entity}: push-down read"):
+            with self.stages.timed(f"{entity}: push-down read"):
                 records = read_records(self.source, pushed_sql) if columnar_available(self.source) else None
             if settled:
-                with timed(f"{entity}: push-down row checks"):
+                with self.stages.timed(f"{entity}: push-down row checks"):
                     done, owners = measure_settled(self.source, pushed_sql, settled, planned, contexts, int(total),
                                                    owner_label, self.cfg.source.chunk_size, timings, records)
                 outcomes.update(done)
                 pushed_owners.append(owners)
             for i in keyed_in_sql:
-                with timed(f"{entity}: {planned[i].check.id} (push-down)"):
+                with self.stages.timed(f"{entity}: {planned[i].check.id} (push-down)"):
                     outcomes[i], owners = measure_keyed_settled(records, i, planned, contexts, owner_label,
                                                                 timings)
                 pushed_owners.append(owners)
@@ -212,14 +210,16 @@ class Measurer:
                 self.progress(entity, "rows", read, total)
 
         # Without a full read, every check was settled or judged on its open records: nothing else to read.
-        with timed(f"{entity}: read and row checks") if full_read else nullcontext():
-            runner = ChunkRunner(job, total if full_read else 0, on_rows)
-            if full_read and runner.parallel:
-                runner.submit_ranges(key_ranges(self._key_boundaries(query)))
-            elif full_read:
-                for chunk in self.source.stream(sql, self.cfg.source.chunk_size):
-                    runner.measure_here(prepare_chunk(chunk))
-            results = runner.finish()
+        results = []
+        if full_read:
+            with self.stages.timed(f"{entity}: read and row checks"):
+                runner = ChunkRunner(job, total, on_rows)
+                if runner.parallel:
+                    runner.submit_ranges(key_ranges(self._key_boundaries(query)))
+                else:
+                    for chunk in self.source.stream(sql, self.cfg.source.chunk_size):
+                        runner.measure_here(prepare_chunk(chunk))
+                results = runner.finish()
         rows = sum(r.rows for r in results) if full_read else int(total)
         for position, i in enumerate(row_checks):
             outcomes[i] = Outcome.combine([r.outcomes[position] for r in results])
@@ -236,8 +236,9 @@ class Measurer:
             for i in entity_checks:
                 t = time.perf_counter()
                 outcomes[i] = planned[i].check.evaluate(whole, contexts[i])
-                timings[i] += time.perf_counter() - t
-                self.stages.add(f"{entity}: {planned[i].check.id}", time.perf_counter() - t)
+                seconds = time.perf_counter() - t
+                timings[i] += seconds
+                self.stages.add(f"{entity}: {planned[i].check.id}", seconds)
             reset_memo()
             for lookup in self.lookups.values():
                 lookup.after_entity(entity, whole)

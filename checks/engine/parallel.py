@@ -40,7 +40,6 @@ from checks.fields import reset_memo
 from checks.values import as_keys
 from connectors.errors import CleanCRMError
 from connectors.mapping import KEY
-from connectors.source import columnar
 
 _JOB: dict = {}
 MAX_WORKERS = 4
@@ -165,8 +164,6 @@ class ChunkRunner:
                          and "fork" in multiprocessing.get_all_start_methods())
         self.pool = None
         if self.parallel:
-            # A DuckDB reader's threads must not be running when the workers are forked.
-            columnar.close(job.source)
             _JOB["job"] = job
             _JOB["parent"] = os.getpid()
             self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),

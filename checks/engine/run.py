@@ -93,8 +93,10 @@ def role_warnings(cfg: Config, source: Source, require_read_only_role: bool = Fa
 
 def run_checks(cfg: Config, *, now: datetime | None = None, only: str | None = None, trigger: str = "cli",
                history=None, progress: Progress | None = None, lock: bool = True,
-               require_read_only_role: bool = False) -> RunOutcome:
+               require_read_only_role: bool = False, stages: Stages | None = None) -> RunOutcome:
     """Plan, measure, score and store one run; a failure is stored as a failed run and re-raised.
+
+    Each stage's wall time is added to `stages` (the caller may have timed its own start-up there).
 
     Bad config and an unreachable source are reported before anything is written, and so is a
     source login that could write when `require_read_only_role` is set (otherwise a warning).
@@ -103,14 +105,14 @@ def run_checks(cfg: Config, *, now: datetime | None = None, only: str | None = N
     from connectors.source import fingerprint
 
     start = time.perf_counter()
-    stages = Stages()
+    stages = stages if stages is not None else Stages()
     as_of = (now or datetime.now(UTC)).replace(tzinfo=None)
     with stages.timed("plan"):
         planned = plan(cfg, only)
     with stages.timed("open and check the source"):
         source = open_checked_source(cfg)
     try:
-        with stages.timed("open and check the source"):
+        with stages.timed("check the source's login"):
             warnings = role_warnings(cfg, source, require_read_only_role)
         with stages.timed("open the history"):
             store = history or HistoryStore(cfg.history_url())

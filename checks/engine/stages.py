@@ -6,6 +6,7 @@ differs by CRM (fuzzy duplicates on one, a slow source on another), so each is t
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,3 +38,19 @@ class Stages:
         lines = [f"{'stage':<{width}}  {'seconds':>8}  {'share':>6}"]
         lines += [f"{name:<{width}}  {secs:>8.2f}  {secs / total:>6.1%}" for name, secs in self.seconds.items()]
         return "\n".join(lines)
+
+
+def seconds_since_process_start() -> float:
+    """Wall seconds since this process started (the interpreter, imports and the config's reading).
+
+    On Linux from the kernel's own clock (the start time in /proc is in clock ticks since boot);
+    psutil's wall-clock start rests on a boot time rounded to the second.
+    """
+    try:
+        with open("/proc/self/stat") as stat:
+            ticks = int(stat.read().rpartition(")")[2].split()[19])
+        return max(0.0, time.clock_gettime(time.CLOCK_BOOTTIME) - ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, AttributeError, IndexError):
+        import psutil
+
+        return max(0.0, time.time() - psutil.Process().create_time())

@@ -48,6 +48,8 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 _REVISION = re.compile(r'^revision = ["\']([^"\']+)["\']', re.M)
+MIGRATION_LOCK = 0x636C65616E63726D  # "cleancrm" in ASCII: the PostgreSQL advisory lock of migrations
+BUSY_TIMEOUT_S = 30.0  # how long a SQLite connection waits for a busy file
 
 
 def head_revision() -> str:
@@ -59,8 +61,6 @@ def head_revision() -> str:
     """
     newest = max((MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
     return _REVISION.search(newest.read_text()).group(1)
-MIGRATION_LOCK = 0x636C65616E63726D  # "cleancrm" in ASCII: the PostgreSQL advisory lock of migrations
-BUSY_TIMEOUT_S = 30.0  # how long a SQLite connection waits for a busy file
 
 
 class HistoryStore:
