@@ -26,6 +26,7 @@ import yaml
 from pydantic import Field, ValidationError
 
 from checks.base import DIMENSIONS
+from checks.conditions import parse_bound, when_problems
 from connectors.errors import ConfigError
 from connectors.mapping import CANONICAL_FIELDS
 from connectors.models import (  # noqa: F401 - the mapping's models are part of the config
@@ -276,10 +277,22 @@ def config_problems(cfg: Config) -> list[str]:
     if not cfg.entities:
         problems.append("entities: none mapped; map at least one entity, e.g. "
                         "contact: {table: contacts, key: id, fields: {email: email}}")
+    seen_rules: dict[str, str] = {}
     for name, ent in cfg.entities.items():
         known = list(CANONICAL_FIELDS[name])
         problems += [f"entities.{name}.fields.{field}: not a canonical field of {name}{suggest(field, known)}; "
-                     f"use one of {', '.join(known)}" for field in ent.fields if field not in known]
+                     f"use one of {', '.join(known)}, or map it under custom_fields" for field in ent.fields
+                     if field not in known]
+        problems += [f"entities.{name}.custom_fields.{field}: {field} is a canonical field of {name}; map it under fields"
+                     for field in ent.custom_fields if field in known]
+        problems += [f"entities.{name}.custom_fields.{field}: name it in snake_case (letters, digits, _), "
+                     "e.g. region" for field in ent.custom_fields if not _FIELD_NAME.match(field)]
+        for i, rule in enumerate(ent.rules):
+            where = f"entities.{name}.rules[{i}] ({rule.id})"
+            if rule.id in seen_rules:
+                problems.append(f"{where}.id: {rule.id!r} is also a rule of {seen_rules[rule.id]}; give each rule its own id")
+            seen_rules.setdefault(rule.id, name)
+            problems += rule_problems(rule, list(ent.mapped()), where)
     problems += _weight_problems(cfg.scoring)
     channels = list(cfg.alerts.channels)
     problems += [f"alerts.rules[{i}] ({rule.name}).channels: no channel {name!r} under alerts.channels "
@@ -293,6 +306,54 @@ def config_problems(cfg: Config) -> list[str]:
         problems.append(f"source.statement_timeout_s: {cfg.source.statement_timeout_s} seconds is more than "
                         f"{MAX_STATEMENT_TIMEOUT_S:,} (24 days); give fewer")
     return problems
+
+
+# Per rule kind: the keys it must have and the ones it may have besides the common ones.
+RULE_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "allowed_values": (("field", "values"), ()),
+    "pattern": (("field", "regex"), ()),
+    "range": (("field",), ("min", "max", "above", "below")),
+    "required": (("field",), ()),
+    "required_if": (("field", "when"), ()),
+    "compare": (("field", "op", "other"), ()),
+    "unique": (("fields",), ()),
+    "reference": (("field", "to"), ()),
+    "sql": (("sql",), ()),
+}
+_RULE_SPECIFIC = ("field", "fields", "values", "regex", "min", "max", "above", "below", "op", "other", "to", "sql")
+_FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def rule_problems(rule, mapped: list[str], where: str) -> list[str]:
+    """What is wrong with one rule, each `<where>.<key>: problem; fix` (the rule's own keys only)."""
+    needs, may = RULE_KEYS[rule.kind]
+    problems = [f"{where}.{key}: a {rule.kind} rule needs {key}" for key in needs if getattr(rule, key) in (None, [])]
+    problems += [f"{where}.{key}: a {rule.kind} rule does not read {key}; remove it" for key in _RULE_SPECIFIC
+                 if getattr(rule, key) is not None and key not in needs + may]
+    judged = [rule.field] if rule.field else []
+    judged += (rule.fields or []) + ([rule.other] if rule.other else [])
+    key_of = {rule.field: "field", rule.other: "other"}
+    problems += [f"{where}.{key_of.get(f, 'fields')}: field {f!r} is not mapped on this entity{suggest(f, mapped)}; "
+                 "map it under fields or custom_fields" for f in dict.fromkeys(judged) if f not in mapped]
+    if rule.kind == "range" and not any(getattr(rule, k) is not None for k in may):
+        problems.append(f"{where}: a range rule needs at least one of min, max, above, below")
+    bounds = {}
+    for key in may if rule.kind == "range" else ():
+        if getattr(rule, key) is not None:
+            try:
+                bounds[key] = parse_bound(getattr(rule, key))
+            except ValueError as exc:
+                problems.append(f"{where}.{key}: {exc}")
+    if len({b.is_date for b in bounds.values()}) > 1:
+        problems.append(f"{where}: its bounds mix numbers and dates; give all as numbers or all as dates")
+    if rule.regex is not None:
+        try:
+            re.compile(rule.regex)
+        except re.error as exc:
+            problems.append(f"{where}.regex: not a regular expression ({exc})")
+    if rule.to is not None and not re.fullmatch(r"[^.\s]+\.[^.\s]+", rule.to):
+        problems.append(f"{where}.to: give the table and column as table.column, e.g. accounts.id")
+    return problems + when_problems(rule.when, mapped, where)
 
 
 def _weight_problems(scoring: ScoringConfig) -> list[str]:

@@ -7,6 +7,7 @@ import pandas as pd
 
 from checks import values as value_checks
 from checks.base import Context
+from checks.values import truthy  # noqa: F401 - the checks read flags through their field views
 from connectors.mapping import FieldColumn
 
 _MEMO: dict[tuple[int, str], object] = {}
@@ -138,7 +139,3 @@ def dates(frame: pd.DataFrame, ctx: Context, name: str) -> pd.Series | None:
         return None
     return memo(frame, f"date:{name}", lambda: value_checks.to_datetime(frame[cols[0].label]))
 
-
-def truthy(series: pd.Series) -> pd.Series:
-    """1/true/'Yes'/'t' as True (anything else, nulls and undecodable text included, as False)."""
-    return value_checks.text(series).str.strip().str.lower().isin({"1", "true", "t", "yes", "y", "1.0"})

@@ -75,6 +75,11 @@ def holds_text(series: pd.Series) -> bool:
     return series.dtype == object or pd.api.types.is_string_dtype(series)
 
 
+def truthy(series: pd.Series) -> pd.Series:
+    """1/true/'Yes'/'t' as True (anything else, nulls and undecodable text included, as False)."""
+    return text(series).str.strip().str.lower().isin({"1", "true", "t", "yes", "y", "1.0"})
+
+
 def map_distinct(series: pd.Series, func) -> pd.Series:
     """Apply `func` once per distinct non-null value (None where the value is missing)."""
     codes, uniques = distinct(series)

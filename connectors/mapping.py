@@ -20,6 +20,7 @@ from connectors.errors import ConfigError
 from connectors.models import EntityConfig, FieldSpec, MappedConfig
 from connectors.source import Source, suggest
 from connectors.source.fragments import fragment_problem
+from connectors.source.guard import refusal_reason
 
 KEY = "__key"
 
@@ -71,13 +72,15 @@ def entity_fragments(name: str, ent: EntityConfig) -> Iterator[Fragment]:
         yield Fragment(f"{where}.soft_delete", ent.soft_delete, "deleted = 1")
     if ent.filter:
         yield Fragment(f"{where}.filter", ent.filter, "status = 'active'")
-    for field, mapping in ent.fields.items():
-        if not isinstance(mapping, FieldSpec):
-            continue
-        if mapping.sql:
-            yield Fragment(f"{where}.fields.{field}.sql", mapping.sql, "LOWER(email)")
-        for i, step in enumerate(mapping.join or []):
-            yield Fragment(f"{where}.fields.{field}.join[{i}].on", step.on, f"{step.table}.id = {ent.table}.{ent.key}")
+    for section, fields in (("fields", ent.fields), ("custom_fields", ent.custom_fields)):
+        for field, mapping in fields.items():
+            if not isinstance(mapping, FieldSpec):
+                continue
+            if mapping.sql:
+                yield Fragment(f"{where}.{section}.{field}.sql", mapping.sql, "LOWER(email)")
+            for i, step in enumerate(mapping.join or []):
+                yield Fragment(f"{where}.{section}.{field}.join[{i}].on", step.on,
+                               f"{step.table}.id = {ent.table}.{ent.key}")
 
 
 def fragment_errors(name: str, ent: EntityConfig, dialect: str) -> list[str]:
@@ -98,7 +101,7 @@ class EntityQuery:
 
     def field_columns(self, field: str) -> list[FieldColumn]:
         """The values a canonical field reads (several for a list of columns)."""
-        mapping = self.cfg.fields.get(field)
+        mapping = self.cfg.mapped().get(field)
         if mapping is None:
             return []
         if isinstance(mapping, str):
@@ -119,7 +122,7 @@ class EntityQuery:
         """The distinct LEFT JOINs the given fields need, in order."""
         out: dict[tuple[str, str], JoinClause] = {}
         for f in fields:
-            mapping = self.cfg.fields.get(f)
+            mapping = self.cfg.mapped().get(f)
             if isinstance(mapping, FieldSpec) and mapping.join:
                 for step in mapping.join:
                     ref = self.source.table_ref(step.table)
@@ -138,7 +141,8 @@ class EntityQuery:
 
     def select(self, fields: Iterable[str]) -> tuple[str, list[FieldColumn]]:
         """SQL reading the key and the mapped ones of `fields`, and the columns it returns."""
-        wanted = [f for f in dict.fromkeys(fields) if f in self.cfg.fields]
+        mapped = self.cfg.mapped()
+        wanted = [f for f in dict.fromkeys(fields) if f in mapped]
         cols = [fc for f in wanted for fc in self.field_columns(f)]
         q = self.source.quote
         items = [f"{self._col(self.cfg.key)} AS {q(KEY)}"] + [f"{fc.sql} AS {q(fc.label)}" for fc in cols]
@@ -203,7 +207,7 @@ def mapped_tables(cfg: MappedConfig) -> list[str]:
     """The source tables a config reads: each entity's table and the tables its fields join."""
     tables = {ent.table for ent in cfg.entities.values()}
     for ent in cfg.entities.values():
-        for mapping in ent.fields.values():
+        for mapping in ent.mapped().values():
             if isinstance(mapping, FieldSpec):
                 tables |= {step.table for step in mapping.join or []}
     return sorted(tables)
@@ -233,8 +237,10 @@ def _validate_entity(source: Source, tables: list[str], name: str, ent: EntityCo
         errors.append(f"{where}.fields: no fields mapped; map at least one canonical field, e.g. email: Email")
     for field, mapping in ent.fields.items():
         errors += _validate_field(source, tables, f"{where}.fields.{field}", ent.table, columns, mapping)
+    for field, mapping in ent.custom_fields.items():
+        errors += _validate_field(source, tables, f"{where}.custom_fields.{field}", ent.table, columns, mapping)
     for field in ent.required:
-        if field not in ent.fields:
+        if field not in ent.mapped():
             errors.append(f"{where}.required: field {field!r} is not mapped; map it under fields or remove it")
     if errors:
         return errors
@@ -246,12 +252,33 @@ def _validate_entity(source: Source, tables: list[str], name: str, ent: EntityCo
     if errors:  # every field's probe would fail on the same WHERE: report it once
         return errors
     query = EntityQuery(source, name, ent)
-    for field in ent.fields:
+    for field in ent.mapped():
         sql, _ = query.select([field])
         if err := source.try_sql(f"SELECT * FROM ({sql}) AS probe WHERE 1 = 0"):
-            errors.append(f"{where}.fields.{field}: its SQL fails ({err}); check the expression or join")
+            section = "fields" if field in ent.fields else "custom_fields"
+            errors.append(f"{where}.{section}.{field}: its SQL fails ({err}); check the expression or join")
+    errors += _rule_errors(source, tables, where, ent)
     if not errors and not source.scalar(query.count_sql()):  # (wrapping it in COUNT(*) always gave 1)
         errors.append(f"{where}: table {ent.table} has no live rows; remove the entity or check its soft_delete/filter")
+    return errors
+
+
+def _rule_errors(source: Source, tables: list[str], where: str, ent: EntityConfig) -> list[str]:
+    """The rules' tables, columns and queries against the live schema (their keys are checked on loading)."""
+    errors = []
+    for i, rule in enumerate(ent.rules):
+        at = f"{where}.rules[{i}] ({rule.id})"
+        if rule.kind == "reference" and rule.to and "." in rule.to:
+            table, _, column = rule.to.partition(".")
+            if table not in tables:
+                errors.append(f"{at}.to: no table {table!r} in the source{suggest(table, tables)}")
+            elif column not in (cols := source.columns(table)):
+                errors.append(f"{at}.to: no column {column!r} in table {table}{suggest(column, cols)}")
+        if rule.kind == "sql" and rule.sql:
+            if reason := refusal_reason(rule.sql, source.dialect):
+                errors.append(f"{at}.sql: refused ({reason}); give one read-only SELECT returning the failing keys")
+            elif err := source.try_sql(f"SELECT * FROM ({rule.sql}) AS probe WHERE 1 = 0"):
+                errors.append(f"{at}.sql: the query fails ({err}); check it against the source")
     return errors
 
 

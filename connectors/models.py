@@ -6,7 +6,8 @@ mapping, the presets and the source connections need nothing from the layers abo
 
 from __future__ import annotations
 
-from typing import Literal, Protocol
+from datetime import date, datetime
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -39,6 +40,47 @@ class FieldSpec(StrictModel):
 FieldMapping = str | list[str] | FieldSpec
 
 
+RuleKind = Literal["allowed_values", "pattern", "range", "required", "required_if", "compare", "unique",
+                   "reference", "sql"]
+
+
+class RuleConfig(StrictModel):
+    """One rule of the team's own: a kind, the field(s) it judges, and how it is scored.
+
+    `when` limits it to the records where other fields hold given values: `{stage: Closed Won}`,
+    `{stage: [Closed Won, Won]}`, `{amount: {above: 0}}`, `{country: {not: US}}`, `{email: {filled: true}}`.
+    Values are compared as the field's text with case and surrounding spaces ignored.
+    """
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="Unique name, snake_case; the check is `rule.<id>`.")
+    kind: RuleKind = Field(description="allowed_values, pattern, range, required, required_if, compare, unique, "
+                           "reference or sql.")
+    description: str | None = Field(None, description="One line saying what the rule wants, shown with its findings.")
+    field: str | None = Field(None, description="The field the rule judges (all kinds but unique and sql).")
+    fields: list[str] | None = Field(None, description="unique: the fields that together must not repeat.")
+    values: list[str] | None = Field(None, description="allowed_values: the picklist, in its canonical spelling.")
+    regex: str | None = Field(None, description="pattern: a regular expression the whole value must match.")
+    min: float | date | datetime | str | None = Field(None, description="range: lowest allowed value (inclusive): a number, a date, "
+                                    "or relative to the run: `now - 10 years`, `now + 30 days`.")
+    max: float | date | datetime | str | None = Field(None, description="range: highest allowed value (inclusive), as `min`.")
+    above: float | date | datetime | str | None = Field(None, description="range: the value must be greater than this.")
+    below: float | date | datetime | str | None = Field(None, description="range: the value must be less than this.")
+    op: Literal[">=", ">", "<=", "<", "==", "!="] | None = Field(
+        None, description="compare: how `field` must relate to `other`, e.g. `>=`.")
+    other: str | None = Field(None, description="compare: the field `field` is compared with.")
+    to: str | None = Field(None, description="reference: `table.column` every value must be found in.")
+    sql: str | None = Field(None, description="sql: a read-only SELECT returning the keys of the failing records "
+                            "(first column); run with the source's statement timeout.")
+    when: dict[str, Any] | None = Field(None, description="Only records whose fields hold these values are judged.")
+    dimension: Literal["accuracy", "completeness", "consistency", "duplication", "freshness"] | None = Field(
+        None, description="Quality dimension it counts to; default by kind (accuracy; completeness for required, "
+        "duplication for unique, consistency for reference and compare).")
+    severity: Literal["low", "medium", "high", "critical"] = Field("medium", description="Severity of its findings.")
+    weight: float = Field(1.0, ge=0, allow_inf_nan=False, description="Weight in the entity's score.")
+    suggested: bool = Field(False, description="Written by `cleancrm init` from a profile of the data, to accept or drop.")
+    enabled: bool = Field(True, description="Set false to keep the rule without running it.")
+
+
 class EntityConfig(StrictModel):
     """How one canonical entity (contact, account …) lies in the CRM."""
 
@@ -51,7 +93,16 @@ class EntityConfig(StrictModel):
     fields: dict[str, FieldMapping] = Field(
         default_factory=dict, description="Canonical field → column, list of columns, {sql}, or {join, column}."
     )
-    required: list[str] = Field(default_factory=list, description="Canonical fields that must be filled.")
+    required: list[str] = Field(default_factory=list, description="Canonical or custom fields that must be filled.")
+    custom_fields: dict[str, FieldMapping] = Field(
+        default_factory=dict, description="Fields of the CRM's own (e.g. `region: Region__c`), mapped like `fields`; "
+        "rules and `required` may name them, the built-in checks do not read them.")
+    rules: list[RuleConfig] = Field(default_factory=list, description="The team's own rules on this entity; "
+                                    "each is scored and reported like a built-in check.")
+
+    def mapped(self) -> dict[str, FieldMapping]:
+        """Every mapped field, canonical and custom, by name."""
+        return {**self.fields, **self.custom_fields}
 
 
 class ReferenceConfig(StrictModel):

@@ -229,7 +229,7 @@ def source_records(cfg, entity: str, keys: tuple[str, ...]) -> pd.DataFrame:
 
     ent = cfg.entities[entity]
     source = _source(cfg.source_url(), cfg.source.schema_, min(cfg.source.statement_timeout_s, 60))
-    sql, cols = EntityQuery(source, entity, ent).select(list(ent.fields))
+    sql, cols = EntityQuery(source, entity, ent).select(list(ent.mapped()))
     q = source.quote(KEY)
     frames = []
     for key in keys:

@@ -304,13 +304,27 @@ def runs(config: ConfigOpt, limit: Annotated[int, typer.Option(help="How many, n
 
 
 @app.command("checks")
-def list_checks() -> None:
+@_guard
+def list_checks(config: Annotated[Path | None, typer.Option(
+        "--config", "-c", help="List what runs on this config: its checks and rules per entity, and what is "
+        "skipped and why.")] = None) -> None:
     """List every check with its dimension, entities and what it measures."""
     from checks.dimensions import all_checks
 
-    for cid, cls in sorted(all_checks().items()):
-        first = (cls.__doc__ or "").strip().splitlines()[0]
-        typer.echo(f"{cid:34} {cls.dimension:13} {','.join(cls.entities):40} {first}")
+    if config is None:
+        for cid, cls in sorted(all_checks().items()):
+            first = (cls.__doc__ or "").strip().splitlines()[0]
+            typer.echo(f"{cid:34} {cls.dimension:13} {','.join(cls.entities):40} {first}")
+        return
+    from checks.config import load_config
+    from checks.engine.plan import not_planned, plan
+
+    cfg = load_config(config)
+    for p in plan(cfg):
+        about = getattr(p.check, "description", None) or (type(p.check).__doc__ or "").strip().splitlines()[0]
+        typer.echo(f"{p.check.id:34} {p.check.dimension:13} {p.entity:12} {about}")
+    for cid, entity, reason in not_planned(cfg):
+        typer.echo(f"{cid:34} {'skipped':13} {entity:12} {reason}")
 
 
 @app.command()

@@ -121,3 +121,28 @@ class ContactEmails(Lookup, name="contact_emails"):
     def _remember(self, frame: pd.DataFrame, keys: pd.Series) -> None:
         pairs = pd.DataFrame({"email": keys, "key": as_keys(frame[KEY])}).dropna().drop_duplicates("email")
         self.cache["emails"] = dict(zip(pairs.email, pairs.key, strict=True))
+
+
+class RuleKeys(Lookup, name="rule_keys"):
+    """Per rule id, the key set a `reference` rule looks values up in, or the keys a `sql` rule returns.
+
+    Read through the source like every other statement: the guard refuses a query that could write
+    and the statement timeout bounds it. Keys are compared as text (`values.as_keys`).
+    """
+
+    def prepare(self, params: dict) -> None:  # noqa: D102
+        rule = params.get("_rule")
+        if rule is not None and rule.id not in self.cache:
+            source = self.measurer.source
+            if rule.kind == "sql":
+                sql = rule.sql
+            else:
+                table, _, column = rule.to.partition(".")
+                sql = f"SELECT DISTINCT {source.quote(column)} FROM {source.table_ref(table)}"
+            keys: set[str] = set()
+            for chunk in source.stream(sql, self.measurer.cfg.source.chunk_size):
+                keys |= set(as_keys(chunk.iloc[:, 0]).dropna())
+            self.cache[rule.id] = keys
+
+    def __call__(self, rule_id: str) -> set[str]:  # noqa: D102
+        return self.cache[rule_id]

@@ -129,7 +129,7 @@ class Measurer:
     def measure_entity(self, entity: str, planned: list[Planned]) -> tuple[dict[int, Outcome], pd.Series, float]:
         """Outcomes per planned check (by position), owners by key, rows read."""
         ent = self.cfg.entities[entity]
-        mapped = list(ent.fields)
+        mapped = list(ent.mapped())
         fields = set(ent.required) | {"owner_id"} & set(mapped)
         for p in planned:
             fields |= set(p.check.needed_fields(mapped))
@@ -275,7 +275,7 @@ def measure(cfg: Config, source: Source, planned: list[Planned], now: datetime,
             failed = len(out.failures)
             score = None if out.applicable == 0 else round(100 * (1 - min(failed, out.applicable) / out.applicable), 4)
             result_rows.append({"check_id": p.check.id, "entity": entity, "dimension": p.check.dimension,
-                                "fields": ",".join(p.check.reported_fields(cfg.entities[entity].fields, p.params)),
+                                "fields": ",".join(p.check.reported_fields(cfg.entities[entity].mapped(), p.params)),
                                 "severity": p.severity, "weight": p.weight, "applicable": out.applicable,
                                 "failed": failed, "score": score, "metrics": json.dumps(out.metrics, default=str)})
             if failed:

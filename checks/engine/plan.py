@@ -14,6 +14,7 @@ from pydantic import TypeAdapter, ValidationError
 from checks.base import Check
 from checks.config import Config
 from checks.dimensions import all_checks
+from checks.dimensions.rules import Rule
 from connectors.errors import ConfigError
 from connectors.source import suggest
 
@@ -79,9 +80,34 @@ def plan(cfg: Config, only: str | None = None) -> list[Planned]:
                                      if r.from_.split(".", 1)[0] == entity]
             planned.append(Planned(check, entity, settings.severity or cls.severity,
                                    cls.weight if settings.weight is None else settings.weight, params))
+    for entity, ent in cfg.entities.items():
+        for rule in ent.rules:
+            if rule.enabled:
+                planned.append(Planned(Rule(entity, rule), entity, rule.severity, rule.weight, {"_rule": rule}))
     if only:
         selected = [p for p in planned if _matches(only, p)]
         if not selected:
             raise ConfigError(f"--only: {only!r} matches no check, dimension or entity; `cleancrm checks` lists them")
         planned = selected
     return planned
+
+
+def not_planned(cfg: Config) -> list[tuple[str, str, str]]:
+    """The built-in checks and rules that will not run on an entity they belong to, and why.
+
+    (check id, entity, reason): "disabled in the config", or the fields it needs that are not mapped.
+    """
+    out = []
+    for entity, ent in cfg.entities.items():
+        for cid, cls in all_checks().items():
+            check = cls()
+            if entity not in check.entities:
+                continue
+            if not cfg.check_settings(cid).enabled:
+                out.append((cid, entity, "disabled in the config"))
+            elif not check.applies_to(entity, ent.fields):
+                missing = [f for f in check.fields if f not in ent.fields]
+                joined = (" or " if check.any_field else " and ").join(missing)
+                out.append((cid, entity, f"needs {joined} mapped"))
+        out += [(f"rule.{r.id}", entity, "disabled in the config") for r in ent.rules if not r.enabled]
+    return out

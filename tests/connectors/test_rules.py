@@ -1,0 +1,205 @@
+"""The team's own rules on SQLite, PostgreSQL and MariaDB: every kind finds exactly its records.
+
+A small CRM of accounts (with custom fields), deals and a region table is written to each
+database with typed columns (dates, decimals); the rules' findings, fixes and applicable counts
+must be the same everywhere.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from checks.config import parse_config
+from checks.engine.run import run_checks
+from connectors.errors import ConfigError
+from connectors.history import HistoryStore
+
+ACCOUNTS = [
+    # id, name, industry, region, tier, owner, created
+    (1, "Acme", "Retail", "EMEA", "Enterprise", "u1", datetime(2024, 1, 1)),
+    (2, "Beta", "retail", "AMER", "Enterprise", None, datetime(2024, 1, 1)),
+    (3, "Gamma", "Retial", "XX", "SMB", None, datetime(2024, 1, 1)),
+    (4, "Delta", "Retail and Consumer", "APAC", "smb", "u2", datetime(2024, 1, 1)),
+    (5, "acme ", "Banking", None, "SMB", "u2", datetime(2025, 1, 1)),
+    (6, "Zeta", None, "EMEA", " enterprise ", "u2", datetime(2025, 1, 1)),
+]
+DEALS = [  # id, account, stage, amount, created, close
+    (1, 1, "Closed Won", Decimal("100.00"), date(2026, 1, 1), date(2026, 2, 1)),
+    (2, 2, "Closed Won", None, date(2026, 1, 1), date(2025, 12, 1)),
+    (3, 3, "closed won", Decimal("0.00"), date(2026, 1, 1), date(2026, 2, 1)),
+    (4, 9, "Prospecting", None, date(2026, 1, 1), date(2026, 2, 1)),
+    (5, 1, "Prospecting", Decimal("-5.00"), date(2026, 1, 1), date(2036, 2, 1)),
+]
+RULES = {
+    "account": [
+        {"id": "industry_picklist", "kind": "allowed_values", "field": "industry",
+         "values": ["Retail", "Banking", "Manufacturing"], "description": "Industry from the picklist"},
+        {"id": "region_known", "kind": "reference", "field": "region", "to": "regions.code"},
+        {"id": "enterprise_owner", "kind": "required_if", "field": "owner_id", "when": {"tier": "Enterprise"},
+         "severity": "high"},
+        {"id": "unique_name", "kind": "unique", "fields": ["name"]},
+        {"id": "name_shape", "kind": "pattern", "field": "name", "regex": "[A-Z][a-z]+"},
+    ],
+    "opportunity": [
+        {"id": "won_amount", "kind": "range", "field": "amount", "above": 0, "when": {"stage": "Closed Won"}},
+        {"id": "won_has_amount", "kind": "required_if", "field": "amount", "when": {"stage": ["Closed Won"]}},
+        {"id": "close_after_create", "kind": "compare", "field": "close_date", "op": ">=", "other": "created_at"},
+        {"id": "close_soon", "kind": "range", "field": "close_date", "max": "now + 5 years"},
+        {"id": "deal_account", "kind": "sql", "description": "deal without account",
+         "sql": "SELECT d.id FROM deals d LEFT JOIN accounts a ON a.id = d.account_id WHERE a.id IS NULL"},
+        {"id": "positive_when_filled", "kind": "range", "field": "amount", "min": 0, "dimension": "consistency",
+         "when": {"amount": {"filled": True}, "stage": {"not": "Closed Won"}}},
+    ],
+}
+# rule → (applicable, {record key: suggested fix})
+EXPECTED = {
+    "rule.industry_picklist": (5, {"2": "Retail", "3": "Retail", "4": None}),
+    "rule.region_known": (5, {"3": None}),
+    "rule.enterprise_owner": (3, {"2": None}),
+    "rule.unique_name": (6, {"5": "merge with 1"}),
+    "rule.name_shape": (6, {"5": None}),
+    "rule.won_amount": (2, {"3": None}),
+    "rule.won_has_amount": (3, {"2": None}),
+    "rule.close_after_create": (5, {"2": None}),
+    "rule.close_soon": (5, {"5": None}),
+    "rule.deal_account": (5, {"4": None}),
+    "rule.positive_when_filled": (1, {"5": None}),
+}
+
+
+def _write_crm(url: str) -> None:
+    engine = sa.create_engine(url)
+    meta = sa.MetaData()
+    accounts = sa.Table("accounts", meta, sa.Column("id", sa.Integer, primary_key=True),
+                        sa.Column("name", sa.String(80)), sa.Column("industry", sa.String(80)),
+                        sa.Column("region", sa.String(10)), sa.Column("tier", sa.String(20)),
+                        sa.Column("owner", sa.String(10)), sa.Column("created", sa.DateTime))
+    deals = sa.Table("deals", meta, sa.Column("id", sa.Integer, primary_key=True), sa.Column("account_id", sa.Integer),
+                     sa.Column("stage", sa.String(40)), sa.Column("amount", sa.Numeric(12, 2)),
+                     sa.Column("created", sa.Date), sa.Column("close_date", sa.Date))
+    regions = sa.Table("regions", meta, sa.Column("code", sa.String(10)))
+    with engine.begin() as conn:
+        meta.drop_all(conn)
+        meta.create_all(conn)
+        conn.execute(accounts.insert(), [dict(zip(("id", "name", "industry", "region", "tier", "owner", "created"), r,
+                                                  strict=True)) for r in ACCOUNTS])
+        conn.execute(deals.insert(), [dict(zip(("id", "account_id", "stage", "amount", "created", "close_date"), r,
+                                               strict=True)) for r in DEALS])
+        conn.execute(regions.insert(), [{"code": c} for c in ("EMEA", "AMER", "APAC")])
+    engine.dispose()
+
+
+def _config(url: str, history: str, rules=RULES) -> dict:
+    return {
+        "name": "rules",
+        "source": {"url": url},
+        "history": {"url": history},
+        "entities": {
+            "account": {"table": "accounts", "key": "id",
+                        "fields": {"name": "name", "owner_id": "owner", "created_at": "created"},
+                        "custom_fields": {"industry": "industry", "region": "region", "tier": "tier"},
+                        "rules": rules["account"]},
+            "opportunity": {"table": "deals", "key": "id",
+                            "fields": {"account_id": "account_id", "stage": "stage", "amount": "amount",
+                                       "created_at": "created", "close_date": "close_date"},
+                            "rules": rules["opportunity"]},
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def crm(backend):
+    url = backend.new_database("rules")
+    _write_crm(url)
+    return url
+
+
+def test_every_rule_kind_finds_exactly_its_records(crm, tmp_path):
+    history = f"sqlite:///{tmp_path / 'h.db'}"
+    cfg = parse_config(_config(crm, history))
+    result = run_checks(cfg, now=datetime(2026, 12, 1), only=",".join(EXPECTED), history=HistoryStore(history), lock=False).result
+    results = result.check_results.set_index("check_id")
+    found = {}
+    for check_id, group in result.findings.groupby("check_id"):
+        found[check_id] = {str(k): s for k, s in zip(group.record_key, group.suggestion, strict=True)}
+    for check_id, (applicable, failing) in EXPECTED.items():
+        assert int(results.loc[check_id, "applicable"]) == applicable, check_id
+        assert {k: (None if v != v else v) for k, v in found.get(check_id, {}).items()} == failing, check_id
+    assert set(results.index) == set(EXPECTED)
+    assert results.loc["rule.positive_when_filled", "dimension"] == "consistency"
+    assert results.loc["rule.unique_name", "dimension"] == "duplication"
+    reasons = result.findings.set_index(["check_id", "record_key"]).reason
+    assert reasons[("rule.deal_account", "4")] == "deal without account"
+    assert reasons[("rule.industry_picklist", "2")] == "industry is an allowed value written differently"
+    assert reasons[("rule.enterprise_owner", "2")] == "owner_id is missing when tier is Enterprise"
+
+
+def test_rule_problems_name_the_rule_and_the_key(tmp_path):
+    bad = {
+        "account": [
+            {"id": "no_values", "kind": "allowed_values", "field": "industry"},
+            {"id": "bad_regex", "kind": "pattern", "field": "name", "regex": "[a-"},
+            {"id": "stray_key", "kind": "required", "field": "name", "values": ["x"]},
+            {"id": "unmapped", "kind": "required", "field": "industy"},
+            {"id": "no_bounds", "kind": "range", "field": "name"},
+            {"id": "bad_when", "kind": "required", "field": "name", "when": {"tier": {"between": 1}}},
+            {"id": "bad_when", "kind": "required", "field": "name"},
+        ],
+        "opportunity": [{"id": "mixed", "kind": "range", "field": "amount", "min": 0, "max": "now"}],
+    }
+    with pytest.raises(ConfigError) as exc:
+        parse_config(_config("sqlite:///x.db", "sqlite:///h.db", bad))
+    lines = str(exc.value).splitlines()
+    assert "entities.account.rules[0] (no_values).values: a allowed_values rule needs values" in lines
+    assert any(line.startswith("entities.account.rules[1] (bad_regex).regex: not a regular expression") for line in lines)
+    assert "entities.account.rules[2] (stray_key).values: a required rule does not read values; remove it" in lines
+    assert any(line.startswith("entities.account.rules[3] (unmapped).field: field 'industy' is not mapped")
+               and "industry" in line for line in lines)
+    assert "entities.account.rules[4] (no_bounds): a range rule needs at least one of min, max, above, below" in lines
+    assert any(line.startswith("entities.account.rules[5] (bad_when).when.tier: 'between' is not a test") for line in lines)
+    assert any(line.startswith("entities.account.rules[6] (bad_when).id: 'bad_when' is also a rule") for line in lines)
+    assert "entities.opportunity.rules[0] (mixed): its bounds mix numbers and dates; give all as numbers or all as dates" in lines
+    assert len(lines) == 8, lines
+
+
+def test_a_rule_sql_that_writes_or_fails_is_refused_before_the_run(crm, tmp_path):
+    history = tmp_path / "h.db"
+    rules = {"account": [{"id": "wipe", "kind": "sql", "sql": "DELETE FROM accounts"},
+                         {"id": "typo", "kind": "sql", "sql": "SELECT id FROM acounts"},
+                         {"id": "where", "kind": "reference", "field": "region", "to": "region.code"}],
+             "opportunity": []}
+    cfg = parse_config(_config(crm, f"sqlite:///{history}", rules))
+    with pytest.raises(ConfigError) as exc:
+        run_checks(cfg, now=datetime(2026, 12, 1), history=HistoryStore(f"sqlite:///{history}"), lock=False)
+    lines = str(exc.value).splitlines()
+    assert any(line.startswith("entities.account.rules[0] (wipe).sql: refused") for line in lines), lines
+    assert any(line.startswith("entities.account.rules[1] (typo).sql: the query fails") for line in lines), lines
+    assert any(line.startswith("entities.account.rules[2] (where).to: no table 'region'") for line in lines), lines
+    engine = sa.create_engine(crm)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM accounts")).scalar() == len(ACCOUNTS)
+    engine.dispose()
+    assert not HistoryStore(f"sqlite:///{history}").runs.list("rules").shape[0]
+
+
+def test_checks_lists_the_rules_and_what_is_skipped(crm, tmp_path):
+    import yaml
+
+    path = tmp_path / "cleancrm.yml"
+    path.write_text(yaml.safe_dump(_config(crm, f"sqlite:///{tmp_path / 'h.db'}")))
+    cleancrm = Path(sys.executable).with_name("cleancrm")
+    proc = subprocess.run([str(cleancrm), "checks", "--config", str(path)],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert any(line.split()[:3] == ["rule.industry_picklist", "accuracy", "account"]
+               and line.endswith("Industry from the picklist") for line in lines)
+    assert any(line.split()[:3] == ["accuracy.won_without_amount", "skipped", "opportunity"]
+               and line.endswith("needs is_won mapped") for line in lines)
