@@ -239,9 +239,9 @@ def _validate_entity(source: Source, tables: list[str], name: str, ent: EntityCo
         errors += _validate_field(source, tables, f"{where}.fields.{field}", ent.table, columns, mapping)
     for field, mapping in ent.custom_fields.items():
         errors += _validate_field(source, tables, f"{where}.custom_fields.{field}", ent.table, columns, mapping)
-    for field in ent.required:
-        if field not in ent.mapped():
-            errors.append(f"{where}.required: field {field!r} is not mapped; map it under fields or remove it")
+    for key in ("required", "expected"):
+        errors += [f"{where}.{key}: field {field!r} is not mapped; map it under fields or remove it"
+                   for field in getattr(ent, key) if field not in ent.mapped()]
     if errors:
         return errors
     base = f"FROM {source.table_ref(ent.table)}"

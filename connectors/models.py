@@ -94,6 +94,9 @@ class EntityConfig(StrictModel):
         default_factory=dict, description="Canonical field → column, list of columns, {sql}, or {join, column}."
     )
     required: list[str] = Field(default_factory=list, description="Canonical or custom fields that must be filled.")
+    expected: list[str] = Field(default_factory=list, description="Fields that should be filled but may be "
+                                "empty: each empty one is a low-severity finding (completeness.expected), so it can "
+                                "be worked as a worklist without making the field required.")
     custom_fields: dict[str, FieldMapping] = Field(
         default_factory=dict, description="Fields of the CRM's own (e.g. `region: Region__c`), mapped like `fields`; "
         "rules and `required` may name them, the built-in checks do not read them.")

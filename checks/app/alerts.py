@@ -64,10 +64,11 @@ class AlertEvent:
     errors: list[str] = field(default_factory=list)
 
 
-def _check_ids() -> list[str]:
+def _check_ids(cfg: Config) -> list[str]:
+    """The built-in checks' ids and the config's rules' (`rule.<id>`): what an alert may watch."""
     from checks.dimensions import all_checks
 
-    return list(all_checks())
+    return [*all_checks(), *(f"rule.{r.id}" for ent in cfg.entities.values() for r in ent.rules)]
 
 
 def validate_rules(cfg: Config) -> None:
@@ -94,7 +95,7 @@ def validate_rules(cfg: Config) -> None:
             if not ok and head in ENTITY_NAMES and tail:
                 ok = rule.kind != "failed_count_above"  # entity.dimension / entity.field are scores
             if not ok:
-                checks = checks if checks is not None else _check_ids()
+                checks = checks if checks is not None else _check_ids(cfg)
                 ok = scope in checks
             if not ok:
                 problems.append(f"{where}.scope: {scope!r} is not `overall`, a dimension ({', '.join(dims)}), "

@@ -117,7 +117,7 @@ class Contactability(Check):
 
 @register
 class RecordCompleteness(Check):
-    """Share of a record's canonical fields that are filled.
+    """Share of a record's mapped fields (canonical and custom) that are filled.
 
     Fails when: fewer than `min_percent` (default 50) % of the entity's mapped fields hold a value.
     The percentage of every record is also kept in the check's metrics (mean). Example: a contact
@@ -150,6 +150,46 @@ class RecordCompleteness(Check):
         reason = "only " + percent[bad].round(0).astype(int).astype(str) + "% of fields filled"  # failing rows only
         out = Outcome(len(frame), failures(frame, bad, None, percent.round(1), reason))
         out.metrics = {"sum_percent": float(percent.sum()), "sum_records": len(frame)}
+        return out
+
+
+@register
+class ExpectedFields(Check):
+    """Fields that should be filled, without being required (config `entities.<e>.expected`); fill rates.
+
+    Fails when: an expected field is empty (NULL, blank or a null token), one low-severity finding
+    per record and field, so "contacts without email" is a worklist. The fill rate of every mapped
+    field is kept in the metrics (`sum_filled:<field>` of `sum_records`) whether expected or not,
+    for its trend. Example: `expected: [phone]` and a contact with no phone.
+    """
+
+    id = "completeness.expected"
+    dimension = "completeness"
+    entities = ALL_ENTITIES
+    fields = ()
+    any_field = True
+    severity = "low"
+
+    def applies_to(self, entity, mapped):  # noqa: D102
+        return entity in self.entities
+
+    def needed_fields(self, mapped):  # noqa: D102
+        return list(mapped)
+
+    def reported_fields(self, mapped, params):  # noqa: D102
+        return [f for f in params.get("_expected", []) if f in set(mapped)]
+
+    def evaluate(self, frame, ctx):  # noqa: D102
+        filled = {f: pd.concat([usable(frame, fc) for fc in ctx.cols(f)], axis=1).any(axis=1)
+                  for f in ctx.columns if ctx.cols(f)}
+        expected = [f for f in ctx.param("_expected", []) if f in filled]
+        parts = []
+        for f in expected:
+            fc = ctx.cols(f)[0]
+            parts.append(Outcome(len(frame), failures(frame, ~filled[f], fc, None, f"expected {f} is missing")))
+        out = Outcome.combine(parts) if parts else Outcome.empty()
+        out.metrics = {f"sum_filled:{f}": int(mask.sum()) for f, mask in filled.items()}
+        out.metrics["sum_records"] = len(frame)
         return out
 
 

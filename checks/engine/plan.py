@@ -76,6 +76,7 @@ def plan(cfg: Config, only: str | None = None) -> list[Planned]:
                 continue
             params = dict(params_of.get(cid, {}))
             params["_required"] = list(ent.required)
+            params["_expected"] = list(ent.expected)
             params["_references"] = [(r.from_.split(".", 1)[1], r.to) for r in cfg.references
                                      if r.from_.split(".", 1)[0] == entity]
             planned.append(Planned(check, entity, settings.severity or cls.severity,

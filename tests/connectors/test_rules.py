@@ -7,6 +7,7 @@ must be the same everywhere.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from datetime import date, datetime
@@ -203,3 +204,40 @@ def test_checks_lists_the_rules_and_what_is_skipped(crm, tmp_path):
                and line.endswith("Industry from the picklist") for line in lines)
     assert any(line.split()[:3] == ["accuracy.won_without_amount", "skipped", "opportunity"]
                and line.endswith("needs is_won mapped") for line in lines)
+
+
+def test_expected_fields_give_low_findings_and_every_field_its_fill_rate(crm, tmp_path):
+    history = f"sqlite:///{tmp_path / 'h.db'}"
+    data = _config(crm, history, {"account": [], "opportunity": []})
+    data["entities"]["account"]["expected"] = ["owner_id", "industry"]
+    cfg = parse_config(data)
+    result = run_checks(cfg, now=datetime(2026, 12, 1), only="completeness.expected", history=HistoryStore(history),
+                        lock=False).result
+    found = result.findings[result.findings.entity == "account"]
+    assert sorted(zip(found.record_key.astype(str), found.field, strict=True)) == [
+        ("2", "owner_id"), ("3", "owner_id"), ("6", "industry")]
+    assert set(found.severity) == {"low"} and set(found.reason) == {"expected owner_id is missing",
+                                                                     "expected industry is missing"}
+    row = result.check_results.set_index(["check_id", "entity"]).loc[("completeness.expected", "account")]
+    assert int(row.applicable) == 12 and int(row.failed) == 3
+    metrics = row.metrics if isinstance(row.metrics, dict) else json.loads(row.metrics)
+    assert metrics["sum_records"] == 6
+    assert {k: metrics[f"sum_filled:{k}"] for k in ("name", "owner_id", "industry", "region", "tier")} == {
+        "name": 6, "owner_id": 4, "industry": 5, "region": 5, "tier": 6}
+    deals = result.check_results.set_index(["check_id", "entity"]).loc[("completeness.expected", "opportunity")]
+    assert int(deals.applicable) == 0  # nothing expected there: no score, but its fill rates
+    deal_metrics = deals.metrics if isinstance(deals.metrics, dict) else json.loads(deals.metrics)
+    assert deal_metrics["sum_filled:amount"] == 3 and deal_metrics["sum_records"] == 5
+
+
+def test_an_alert_may_watch_a_rule(tmp_path):
+    from checks.app.alerts import validate_rules
+
+    data = _config("sqlite:///x.db", "sqlite:///h.db")
+    data["alerts"] = {"channels": {"hook": {"type": "webhook", "url": "http://127.0.0.1:9/x"}},
+                      "rules": [{"name": "won", "kind": "failed_count_above", "scope": "rule.won_amount",
+                                 "threshold": 0, "channels": ["hook"]}]}
+    validate_rules(parse_config(data))
+    data["alerts"]["rules"][0]["scope"] = "rule.won_amonut"
+    with pytest.raises(ConfigError, match=r"alerts.rules\[0\] \(won\).scope: 'rule.won_amonut'"):
+        validate_rules(parse_config(data))
