@@ -17,10 +17,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from connectors.errors import ConfigError
-from connectors.models import EntityConfig, FieldSpec, MappedConfig
+from connectors.models import DerivedFlag, EntityConfig, FieldSpec, MappedConfig
 from connectors.source import Source, suggest
 from connectors.source.fragments import fragment_problem
 from connectors.source.guard import refusal_reason
+from connectors.source.predicates import literal
 
 KEY = "__key"
 
@@ -104,6 +105,11 @@ class EntityQuery:
         mapping = self.cfg.mapped().get(field)
         if mapping is None:
             return []
+        if isinstance(mapping, DerivedFlag):
+            source_sql = self.field_columns(mapping.field)[0].sql
+            values = ", ".join(literal(v.strip().lower(), self.source.dialect) for v in mapping.values)
+            sql = f"(CASE WHEN LOWER(TRIM({source_sql})) IN ({values}) THEN 1 ELSE 0 END)"
+            return [FieldColumn(field, field, sql, f"{field} (from {mapping.field})")]
         if isinstance(mapping, str):
             return [FieldColumn(field, field, self._col(mapping), mapping)]
         if isinstance(mapping, list):
@@ -123,6 +129,8 @@ class EntityQuery:
         out: dict[tuple[str, str], JoinClause] = {}
         for f in fields:
             mapping = self.cfg.mapped().get(f)
+            if isinstance(mapping, DerivedFlag):  # derived from another field: that field's joins
+                mapping = self.cfg.mapped().get(mapping.field)
             if isinstance(mapping, FieldSpec) and mapping.join:
                 for step in mapping.join:
                     ref = self.source.table_ref(step.table)

@@ -6,6 +6,7 @@ mapping, the presets and the source connections need nothing from the layers abo
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal, Protocol
 
@@ -38,6 +39,18 @@ class FieldSpec(StrictModel):
 
 
 FieldMapping = str | list[str] | FieldSpec
+
+
+@dataclass(frozen=True)
+class DerivedFlag:
+    """A flag the CRM does not store, derived from another field: 1 where its value is one of `values`.
+
+    `is_won` and `is_closed` from the stage (`won_stages`, `closed_stages`), compared with case and
+    surrounding spaces ignored.
+    """
+
+    field: str
+    values: tuple[str, ...]
 
 
 RuleKind = Literal["allowed_values", "pattern", "range", "required", "required_if", "compare", "unique",
@@ -103,9 +116,18 @@ class EntityConfig(StrictModel):
     rules: list[RuleConfig] = Field(default_factory=list, description="The team's own rules on this entity; "
                                     "each is scored and reported like a built-in check.")
 
-    def mapped(self) -> dict[str, FieldMapping]:
-        """Every mapped field, canonical and custom, by name."""
-        return {**self.fields, **self.custom_fields}
+    won_stages: list[str] | None = Field(None, description="Opportunities without an is_won column: the stages "
+                                         "that mean won; is_won is derived from the stage.")
+    closed_stages: list[str] | None = Field(None, description="Opportunities without an is_closed column: the "
+                                            "stages that mean closed (won or lost); is_closed is derived from the stage.")
+
+    def mapped(self) -> dict[str, FieldMapping | DerivedFlag]:
+        """Every mapped field, canonical, derived from the stage and custom, by name."""
+        out: dict[str, FieldMapping | DerivedFlag] = dict(self.fields)
+        for flag, stages in (("is_won", self.won_stages), ("is_closed", self.closed_stages)):
+            if stages and flag not in out and "stage" in out:
+                out[flag] = DerivedFlag("stage", tuple(stages))
+        return {**out, **self.custom_fields}
 
 
 class ReferenceConfig(StrictModel):

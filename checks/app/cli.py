@@ -94,26 +94,39 @@ def demo(out: Annotated[Path, typer.Option(help="Folder to write the demo CRM in
 def init(url: Annotated[str, typer.Option(help="Database URL of the CRM (read-only), or csv:///folder.")],
          out: Annotated[Path, typer.Option(help="Where to write the starter config.")] = Path("cleancrm.yml"),
          schema: Annotated[str | None, typer.Option(help="Database schema holding the CRM tables.")] = None,
-         preset: Annotated[str | None, typer.Option(help="salesforce, suitecrm, hubspot or demo; default: detect.")] = None) -> None:
+         preset: Annotated[str | None, typer.Option(help="salesforce, suitecrm, hubspot or demo; default: detect.")] = None,
+         suggest: Annotated[bool, typer.Option(help="Write the rules a profile of the data suggests (marked "
+                                               "suggested: true).")] = True) -> None:
     """Reflect a CRM database, detect its preset and write a starter config that runs as is.
 
     A password in `--url` is not written: the config reads it from $CLEANCRM_SOURCE_PASSWORD.
     """
+    from checks.app.starter import starter_config
     from checks.config import SECRET_VARIABLES, interpolate_env, without_password
-    from connectors.presets import build_config, detect_preset, to_yaml
+    from connectors.presets import to_yaml
     from connectors.source import open_source
 
-    source = open_source(interpolate_env(url, "--url"), schema=schema)
-    detected, spelling = detect_preset(source) if preset is None else (preset, "")
+    live_url = interpolate_env(url, "--url")
+    source = open_source(live_url, schema=schema)
     variable = SECRET_VARIABLES["source.url"]
     stored_url = without_password(url, f"${{{variable}}}")
-    config = build_config(source, stored_url, detected, spelling)
-    if schema:
-        config["source"]["schema"] = schema
+    try:
+        starter = starter_config(source, stored_url, preset, suggest_rules=suggest, live_url=live_url,
+                                 schema=schema)
+    finally:
+        source.close()
+    config = starter.config
     if not config["entities"]:
         raise CleanCRMError(f"--url: no CRM tables recognised in {source.url_for_display}; write the mapping by hand from cleancrm.example.yml")
     _write_private(out, to_yaml(config, "init"))
-    typer.echo(f"Detected {detected}{f' ({spelling} names)' if spelling else ''}: {', '.join(config['entities'])}")
+    spelling = starter.spelling
+    typer.echo(f"Detected {starter.detected}{f' ({spelling} names)' if spelling else ''}: {', '.join(config['entities'])}")
+    rules = sum(len(e.get("rules", [])) for e in config["entities"].values())
+    if rules:
+        typer.echo(f"Suggested {rules} rules from a profile of the data (suggested: true in {out}); "
+                   "keep, edit or drop them")
+    for line in starter.dropped:
+        typer.echo(f"left out: {line}", err=True)
     typer.echo(f"Wrote {out}; check it with: cleancrm run --config {out}")
     if stored_url != url:
         typer.echo(f"The password is not in {out}: it reads ${{{variable}}}; export {variable} with the password "
@@ -301,6 +314,48 @@ def runs(config: ConfigOpt, limit: Annotated[int, typer.Option(help="How many, n
         return
     cols = ["id", "as_of", "status", "trigger", "overall_score", "error"]
     typer.echo(table[cols].to_string(index=False))
+
+
+@app.command()
+@_guard
+def profile(config: Annotated[Path | None, typer.Option("--config", "-c", help="Profile the tables of this "
+                                                        "config's entities.")] = None,
+            url: Annotated[str | None, typer.Option(help="Or profile every table of this database (read-only).")] = None,
+            entity: Annotated[str | None, typer.Option(help="Only this entity (with --config).")] = None,
+            json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Profile the CRM's columns: fill rate, distinct values, top values, shapes, min/max and what each holds."""
+    from checks.app.starter import profile_table
+    from checks.config import interpolate_env, load_config
+    from connectors.source import open_source
+
+    if (config is None) == (url is None):
+        raise CleanCRMError("profile: give --config FILE or --url URL (one of them)")
+    if config is not None:
+        cfg = load_config(config)
+        source = open_source(cfg.source_url(), cfg.source.statement_timeout_s, cfg.source.schema_)
+        if entity is not None and entity not in cfg.entities:
+            raise CleanCRMError(f"--entity: {entity!r} is not mapped in {config}; use one of {', '.join(cfg.entities)}")
+        tables = {e: ent.table for e, ent in cfg.entities.items() if entity in (None, e)}
+    else:
+        source = open_source(interpolate_env(url, "--url"))
+        tables = {t: t for t in source.tables()}
+    try:
+        profiles = {name: profile_table(source, table)[0] for name, table in tables.items()}
+    finally:
+        source.close()
+    if json_out:
+        typer.echo(json.dumps({name: {"table": p.table, "rows": p.row_count, "sampled": p.sampled,
+                                      "columns": [c.as_dict() for c in p.columns.values()]}
+                               for name, p in profiles.items()}, indent=2, default=str))
+        return
+    for name, prof in profiles.items():
+        typer.echo(f"\n{name} (table {prof.table}, {prof.row_count:,} rows, {prof.sampled:,} sampled)")
+        typer.echo(f"  {'column':28} {'filled':>7} {'distinct':>8}  {'holds':12} {'top values':40} shapes")
+        for col in prof.columns.values():
+            top = ", ".join(f"{v[:14]} ({n})" for v, n in col.top[:3])
+            shapes = ", ".join(s for s, _ in col.shapes[:2])
+            typer.echo(f"  {col.column[:28]:28} {col.fill_rate:>7.1%} {col.distinct:>8,}  {col.meaning:12} "
+                       f"{top[:40]:40} {shapes[:30]}")
 
 
 @app.command("checks")

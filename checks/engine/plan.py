@@ -72,7 +72,7 @@ def plan(cfg: Config, only: str | None = None) -> list[Planned]:
         for cid, cls in registry.items():
             check = cls()
             settings = cfg.check_settings(cid)
-            if not settings.enabled or not check.applies_to(entity, ent.fields):
+            if not settings.enabled or not check.applies_to(entity, ent.mapped()):
                 continue
             params = dict(params_of.get(cid, {}))
             params["_required"] = list(ent.required)
@@ -93,6 +93,9 @@ def plan(cfg: Config, only: str | None = None) -> list[Planned]:
     return planned
 
 
+DERIVED_FROM_STAGE = {"is_won": "won_stages", "is_closed": "closed_stages"}
+
+
 def not_planned(cfg: Config) -> list[tuple[str, str, str]]:
     """The built-in checks and rules that will not run on an entity they belong to, and why.
 
@@ -106,9 +109,11 @@ def not_planned(cfg: Config) -> list[tuple[str, str, str]]:
                 continue
             if not cfg.check_settings(cid).enabled:
                 out.append((cid, entity, "disabled in the config"))
-            elif not check.applies_to(entity, ent.fields):
-                missing = [f for f in check.fields if f not in ent.fields]
+            elif not check.applies_to(entity, ent.mapped()):
+                missing = [f for f in check.fields if f not in ent.mapped()]
                 joined = (" or " if check.any_field else " and ").join(missing)
-                out.append((cid, entity, f"needs {joined} mapped"))
+                derived = [f for f in missing if f in DERIVED_FROM_STAGE]
+                hint = f" (or stage with {', '.join(DERIVED_FROM_STAGE[f] for f in derived)})" if derived else ""
+                out.append((cid, entity, f"needs {joined} mapped{hint}"))
         out += [(f"rule.{r.id}", entity, "disabled in the config") for r in ent.rules if not r.enabled]
     return out

@@ -105,6 +105,13 @@ class Source:
         """Column name → SQLAlchemy type."""
         return {c["name"]: c["type"] for c in self._reflect_columns(table)}
 
+    def primary_key(self, table: str) -> list[str]:
+        """The table's primary-key columns as declared (empty when it declares none, as views do)."""
+        try:
+            return list(self._inspector.get_pk_constraint(table, schema=self.schema).get("constrained_columns") or [])
+        except SQLAlchemyError:
+            return []
+
     def _reflect_columns(self, table: str) -> list[dict]:
         try:
             return self._inspector.get_columns(table, schema=self.schema)

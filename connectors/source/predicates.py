@@ -137,8 +137,12 @@ def _column(label: str, dialect: str) -> str:
     return exp.column(label, table="q", quoted=True).sql(dialect=_SQLGLOT[dialect])
 
 
-def _literal(text: str, dialect: str) -> str:
+def literal(text: str, dialect: str) -> str:
+    """A string literal for `dialect`, quoted and escaped by sqlglot (never pasted into SQL as it is)."""
     return exp.Literal.string(text).sql(dialect=_SQLGLOT[dialect])
+
+
+_literal = literal
 
 
 def _as_text(label: str, dialect: str) -> str:

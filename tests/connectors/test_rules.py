@@ -203,7 +203,7 @@ def test_checks_lists_the_rules_and_what_is_skipped(crm, tmp_path):
     assert any(line.split()[:3] == ["rule.industry_picklist", "accuracy", "account"]
                and line.endswith("Industry from the picklist") for line in lines)
     assert any(line.split()[:3] == ["accuracy.won_without_amount", "skipped", "opportunity"]
-               and line.endswith("needs is_won mapped") for line in lines)
+               and line.endswith("needs is_won mapped (or stage with won_stages)") for line in lines)
 
 
 def test_expected_fields_give_low_findings_and_every_field_its_fill_rate(crm, tmp_path):
