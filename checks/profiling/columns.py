@@ -34,6 +34,7 @@ class ColumnProfile:
     filled: int
     distinct: int
     top: list[tuple[str, int]]
+    frequent: list[tuple[str, int]]  # up to twice PICKLIST_MAX values, most frequent first (picklists read them)
     shapes: list[tuple[str, int]]
     minimum: str | None
     maximum: str | None
@@ -102,7 +103,8 @@ def profile_column(name: str, series: pd.Series) -> ColumnProfile:
         if len(stamps):
             minimum, maximum = str(stamps.min()), str(stamps.max())
     shapes = Counter(shape(v) for v in values.to_numpy(dtype=object))
-    prof = ColumnProfile(name, len(series), int((~missing).sum()), len(counts), counts.most_common(TOP),
+    common = counts.most_common(2 * PICKLIST_MAX)
+    prof = ColumnProfile(name, len(series), int((~missing).sum()), len(counts), common[:TOP], common,
                          shapes.most_common(5), minimum, maximum, "empty", numeric, dates)
     prof.meaning = meaning(name, prof, values)
     return prof

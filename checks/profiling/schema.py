@@ -27,7 +27,7 @@ FIELD_NAMES: dict[str, tuple[str, ...]] = {
                    "nombrepila"),
     "last_name": ("lastname", "last", "surname", "familyname", "lname", "nachname", "familienname", "nom",
                   "nomdefamille", "apellido", "apellidos"),
-    "name": ("name", "nom", "nombre", "accountname", "companyname", "organisationname", "organizationname", "firmenname",
+    "name": ("name", "nom", "nombre", "accountname", "dealname", "opportunityname", "titulo", "titre", "companyname", "organisationname", "organizationname", "firmenname",
              "raisonsociale", "nomentreprise", "nomsociete", "razonsocial", "nombreempresa", "nombrecuenta"),
     "company": ("company", "companyname", "organisation", "organization", "firma", "unternehmen", "entreprise",
                 "societe", "empresa", "compania"),

@@ -48,17 +48,17 @@ def near_miss(value: str, frequent: list[str]) -> str | None:
 
 def picklist(prof: ColumnProfile) -> tuple[list[str], dict[str, str]] | None:
     """(allowed values, drift value → its fix) of a picklist column, or None if it is not one."""
-    if prof.meaning != "picklist" or not prof.top:
+    if prof.meaning != "picklist" or not prof.frequent:
         return None
     rare_below = max(2, DRIFT_SHARE * prof.filled)
-    frequent = [v for v, n in prof.top if n > rare_below]
+    frequent = [v for v, n in prof.frequent if n > rare_below]
     if not frequent:
         return None
     drift = {}
-    for value, n in prof.top:
+    for value, n in prof.frequent:
         if n <= rare_below and (fix := near_miss(value, frequent)):
             drift[value] = fix
-    allowed = [v for v, _ in prof.top if v not in drift]
+    allowed = [v for v, _ in prof.frequent if v not in drift]
     return allowed, drift
 
 
