@@ -37,7 +37,8 @@ def result_json(outcome) -> dict:
             "dimensions": {d.dimension: _num(d.score) for d in dims.itertuples()},
             "entities": {e.entity: _num(e.score) for e in ents.itertuples()},
             "rows_read": r.rows_read, "checks": checks, "warnings": list(outcome.warnings),
-            "stages": {name: round(secs, 3) for name, secs in r.stages.seconds.items()}}
+            "stages": {name: round(secs, 3) for name, secs in r.stages.seconds.items()},
+            "skipped": [{"check": c, "entity": e, "why": why} for c, e, why in outcome.skipped]}
 
 
 def summary_table(outcome) -> str:
@@ -58,6 +59,9 @@ def summary_table(outcome) -> str:
                                    "of": worst.applicable, "score": worst.score.round(1)}).to_string(index=False))
     else:
         lines.append("No check failed.")
+    if outcome.skipped:
+        lines.append(f"\nNot run on this config ({len(outcome.skipped)}):")
+        lines += [f"  {check} on {entity}: {why}" for check, entity, why in outcome.skipped]
     lines.append("\nDetails: cleancrm findings --config FILE --run latest")
     return "\n".join(lines)
 

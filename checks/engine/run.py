@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from checks import __version__
 from checks.config import Config
 from checks.engine.measure import Progress, RunResult, measure
-from checks.engine.plan import plan
+from checks.engine.plan import not_planned, plan
 from checks.engine.stages import Stages
 from checks.masking import mask, mask_findings
 from connectors.errors import CleanCRMError, ConfigError, SourceError
@@ -44,6 +44,8 @@ class RunOutcome:
     seconds: float
     as_of: datetime | None = None
     warnings: list[str] = field(default_factory=list)
+    # Checks and rules of the config's entities that did not run, and why (a full run only).
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def open_checked_source(cfg: Config) -> Source:
@@ -136,7 +138,8 @@ def run_checks(cfg: Config, *, now: datetime | None = None, only: str | None = N
                                         fingerprint(source, tables))
     finally:
         source.close()
-    return RunOutcome(run_id, result, time.perf_counter() - start, as_of, warnings)
+    skipped = [] if only else not_planned(cfg)
+    return RunOutcome(run_id, result, time.perf_counter() - start, as_of, warnings, skipped)
 
 
 @contextmanager

@@ -241,3 +241,18 @@ def test_an_alert_may_watch_a_rule(tmp_path):
     data["alerts"]["rules"][0]["scope"] = "rule.won_amonut"
     with pytest.raises(ConfigError, match=r"alerts.rules\[0\] \(won\).scope: 'rule.won_amonut'"):
         validate_rules(parse_config(data))
+
+
+def test_the_run_says_what_did_not_run_and_why(crm, tmp_path):
+    history = f"sqlite:///{tmp_path / 'h.db'}"
+    data = _config(crm, history, {"account": [], "opportunity": [{**RULES["opportunity"][0], "enabled": False}]})
+    outcome = run_checks(parse_config(data), now=datetime(2026, 12, 1), history=HistoryStore(history), lock=False)
+    skipped = {(check, entity): why for check, entity, why in outcome.skipped}
+    assert skipped[("accuracy.won_without_amount", "opportunity")] == "needs is_won mapped (or stage with won_stages)"
+    assert skipped[("rule.won_amount", "opportunity")] == "disabled in the config"
+    assert "accuracy.won_without_amount" not in set(outcome.result.check_results.check_id)
+    data["entities"]["opportunity"]["won_stages"] = ["Closed Won"]
+    outcome = run_checks(parse_config(data), now=datetime(2026, 12, 1), history=HistoryStore(history), lock=False)
+    assert ("accuracy.won_without_amount", "opportunity") not in {(c, e) for c, e, _ in outcome.skipped}
+    won = outcome.result.findings[outcome.result.findings.check_id == "accuracy.won_without_amount"]
+    assert sorted(won.record_key.astype(str)) == ["2", "3"]  # no amount, and an amount of 0 ('closed won' too)
