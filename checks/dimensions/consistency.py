@@ -13,6 +13,7 @@ from checks.normalise import normalise_whitespace
 from checks.settled import filled_text, iso_country
 from checks.values import (
     as_keys,
+    company_case,
     is_iso_country,
     map_distinct,
     member,
@@ -107,6 +108,44 @@ class NameCasing(Check):
                                   spread(codes, fix, None, frame.index))
 
         return per_column(cols, frame, build)
+
+
+@register
+class CompanyCasing(Check):
+    """Company and account names in ALL CAPS.
+
+    Fails when: a name with five or more letters has no lowercase letter (an acronym of up to four
+    letters, such as `IBM` or `BASF`, passes). Suggests title case, keeping legal forms and short
+    acronyms as they are written. Example: `ACME CORPORATION` → `Acme Corporation`,
+    `MÜLLER GMBH` → `Müller GmbH`.
+    """
+
+    id = "consistency.company_casing"
+    dimension = "consistency"
+    entities = ("account", "lead")
+    fields = ("name", "company")
+    any_field = True
+    severity = "low"
+
+    def evaluate(self, frame, ctx):  # noqa: D102
+        cols = [fc for f in self.fields for fc in ctx.cols(f)]
+
+        def build(fc):
+            present = usable(frame, fc)
+            codes, names = distinct(frame, fc)
+            stripped = [v.strip() for v in names]
+            shouting = [_all_caps(v) for v in stripped]
+            fix = [company_case(v) if w else None for v, w in zip(stripped, shouting, strict=True)]
+            bad = present & spread(codes, np.array(shouting, dtype=bool), False, frame.index)
+            return present, failures(frame, bad, fc, shown(frame, fc, bad), "name in all capitals",
+                                     spread(codes, fix, None, frame.index))
+
+        return per_column(cols, frame, build)
+
+
+def _all_caps(name: str) -> bool:
+    letters = _NOT_LETTER.sub("", name)
+    return len(letters) >= 5 and letters == letters.upper() and letters != letters.lower()
 
 
 _NOT_LETTER = re.compile(r"[^\w]|[\d_]")
