@@ -19,9 +19,16 @@ AGE_COLORS = ("#2E9E6B", "#8CC084", "#F2C14E", "#E07A3F", "#C2415B")
 FONT = dict(family="Source Sans Pro, sans-serif", size=13)
 
 
-def color_for(series_name: str) -> str:
-    """The colour of a dimension, or the overall ink for anything else."""
-    return DIMENSION_COLORS.get(series_name, OVERALL_COLOR)
+# Lines that are no dimension (fields, checks) each get their own colour, in the order they are drawn.
+SERIES_COLORS = ("#2E6FBA", "#D9822B", "#2E9E6B", "#C2415B", "#8A5CC2", "#0F8B8D", "#B5651D", "#7A869A",
+                 "#E0A100", "#5B8C5A")
+
+
+def color_for(series_name: str, position: int | None = None) -> str:
+    """The colour of a dimension, the overall ink, or (given its position) a line's own colour."""
+    if series_name in DIMENSION_COLORS or position is None:
+        return DIMENSION_COLORS.get(series_name, OVERALL_COLOR)
+    return SERIES_COLORS[position % len(SERIES_COLORS)]
 
 
 def _layout(fig: go.Figure, height: int = 360, y_title: str = "Score") -> go.Figure:
@@ -51,11 +58,12 @@ def trend_chart(series: pd.DataFrame, annotations: pd.DataFrame | None = None, y
                 highlight: int | None = None, height: int = 360) -> go.Figure:
     """Lines over runs; `series` has columns as_of, series, value (one line per series)."""
     fig = go.Figure()
-    for name, g in series.groupby("series", sort=False):
+    for position, (name, g) in enumerate(series.groupby("series", sort=False)):
         g = g.sort_values("as_of")
         fig.add_trace(go.Scatter(
             x=g.as_of, y=g.value, name=str(name), mode="lines+markers" if len(g) <= 60 else "lines",
-            line=dict(color=color_for(str(name)), width=3 if name == "overall" else 2),
+            line=dict(color=color_for(str(name), None if name == "overall" else position),
+                      width=3 if name == "overall" else 2),
             marker=dict(size=5), hovertemplate="%{y:.1f}"))
     if y_title == "Score" and not series.empty:
         low = max(0.0, float(series.value.min()) - 2)

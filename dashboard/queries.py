@@ -87,6 +87,12 @@ def freshness_metrics(url: str, source: str, entity: str, check_id: str = "fresh
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
+def fill_rates(url: str, source: str, entity: str) -> pd.DataFrame:
+    """Each mapped field's fill rate over runs: as_of, field, fill_rate."""
+    return store(url).results.fill_rates(source, entity)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
 def affected_records(url: str, run_id: int) -> pd.DataFrame:
     """Per entity: records with at least one finding, and records checked (largest applicable count)."""
     return store(url).results.affected_records(run_id)
@@ -250,3 +256,11 @@ def source_records(cfg, entity: str, keys: tuple[str, ...]) -> pd.DataFrame:
 
 def _text_type(source) -> str:
     return {"mysql": "CHAR", "mariadb": "CHAR"}.get(source.dialect, "VARCHAR(200)" if source.dialect != "sqlite" else "TEXT")
+
+
+@st.cache_data(ttl=TTL, show_spinner="Profiling the table …")
+def table_profile(url: str, schema: str | None, timeout_s: int, table: str):
+    """A profile of one source table from a sample (read-only): fill rates, top values, shapes."""
+    from checks.app.starter import profile_table
+
+    return profile_table(_source(url, schema, timeout_s), table)[0]

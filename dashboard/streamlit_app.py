@@ -45,6 +45,7 @@ pages = {
         st.Page(PAGES / "overview.py", title="Overview", icon=":material/monitoring:", default=True),
         st.Page(PAGES / "trends.py", title="Trends", icon=":material/show_chart:"),
         st.Page(PAGES / "impact.py", title="Impact", icon=":material/compare_arrows:"),
+        st.Page(PAGES / "profile.py", title="Profile", icon=":material/analytics:"),
     ],
     "Fix": [
         st.Page(PAGES / "records.py", title="Records", icon=":material/table_rows:"),

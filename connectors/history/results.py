@@ -99,6 +99,25 @@ class Results(StorePart):
              .order_by(results.c.dimension, results.c.check_id, results.c.entity))
         return self._frame(q)
 
+    def fill_rates(self, source_name: str, entity: str) -> pd.DataFrame:
+        """Each mapped field's fill rate over runs (completeness.expected's metrics): as_of, field, fill_rate."""
+        results, runs = schema.check_results, schema.runs
+        q = (sa.select(runs.c.as_of, results.c.metrics).join(runs, runs.c.id == results.c.run_id)
+             .where(runs.c.source_name == source_name, runs.c.status == "completed",
+                    results.c.check_id == "completeness.expected", results.c.entity == entity))
+        rows = []
+        for as_of, metrics in self._frame(q).itertuples(index=False):
+            try:
+                values = json.loads(metrics or "{}") or {}
+            except (TypeError, ValueError):
+                values = {}
+            records = int(values.get("sum_records") or 0)
+            for key, filled in values.items():
+                if key.startswith("sum_filled:") and records:
+                    rows.append({"as_of": pd.Timestamp(as_of), "field": key.partition(":")[2],
+                                 "fill_rate": int(filled or 0) / records})
+        return pd.DataFrame(rows, columns=["as_of", "field", "fill_rate"])
+
     def freshness_metrics(self, source_name: str, entity: str,
                           check_id: str = "freshness.staleness") -> pd.DataFrame:
         """The freshness check's age buckets over runs: as_of, bucket, count, share (bucket order kept)."""

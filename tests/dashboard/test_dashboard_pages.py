@@ -186,3 +186,26 @@ def test_a_single_run_has_no_deltas_and_says_so(monkeypatch, empty_config):
     assert "needs two completed runs" in texts(at)
     at.switch_page("app_pages/duplicates.py").run()
     assert "No duplicate clusters" in texts(at)
+
+
+def test_profile_shows_what_each_column_holds_and_the_fill_rates_over_runs(monkeypatch, demo_history, tmp_path):
+    import shutil
+
+    from checks.config import load_config
+    from checks.engine import run_checks
+    from connectors.history import HistoryStore
+
+    folder = tmp_path / "demo"
+    shutil.copytree(demo_history.pristine, folder)
+    cfg = load_config(folder / "cleancrm.yml")
+    run_checks(cfg)  # a real run keeps every field's fill rate (the synthetic history has none)
+    at = app(monkeypatch, folder / "cleancrm.yml", "profile")
+    assert [t.value for t in at.title] == ["Profile"]
+    columns = at.dataframe[0].value.set_index("column")
+    email_column = cfg.entities["contact"].fields["email"]
+    assert columns.loc[email_column, "holds"] == "email" and columns.loc[email_column, "field"] == "email"
+    assert 0 < columns.loc[email_column, "filled %"] <= 100
+    assert len(at.get("plotly_chart")) == 1
+    rates = HistoryStore(cfg.history_url()).results.fill_rates(cfg.name, "contact")
+    assert rates.as_of.nunique() == 1 and "email" in set(rates.field)
+    assert "No rule of your own on contact" in texts(at)

@@ -201,3 +201,12 @@ def test_without_users_this_computer_is_admin_and_the_sidebar_says_so(monkeypatc
     assert not [b for b in at.button if b.key == "sign_out"]
     at.switch_page("app_pages/audit.py").run()
     assert [t.value for t in at.title] == ["Audit log"]
+
+
+def test_a_viewer_sees_the_profile_with_personal_values_masked(monkeypatch, secured):
+    at = signed_in(monkeypatch, secured, "vera", "profile")
+    columns = at.dataframe[0].value.set_index("column")
+    email_column = secured["cfg"].entities["contact"].fields["email"]
+    assert columns.loc[email_column, "top values"] and "•••" in columns.loc[email_column, "top values"]
+    assert "@" not in columns.loc[email_column, "max"].replace("•••", "")
+    assert "personal data are masked" in texts(at)
