@@ -146,6 +146,9 @@ class Check:
     # The parameters it reads from `checks.<id>.params`, name → type (e.g. {"days": int}); a run is
     # refused when it is planned if the config gives another name or a value of another type.
     params: ClassVar[dict[str, Any]] = {}
+    # Entity checks comparing this run with the previous one read their own metrics of the newest
+    # completed run from `Context.shared["previous"][id][entity]` (the engine reads them first).
+    compares_previous: ClassVar[bool] = False
 
     def applies_to(self, entity: str, mapped: Iterable[str]) -> bool:
         """Whether the check can run on this entity with these mapped fields."""

@@ -93,6 +93,12 @@ def fill_rates(url: str, source: str, entity: str) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
+def metrics_series(url: str, source: str, check_id: str, entity: str) -> pd.DataFrame:
+    """A check's metrics over runs: run_id, as_of, metrics (a dict)."""
+    return store(url).results.metrics_series(source, check_id, entity)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
 def affected_records(url: str, run_id: int) -> pd.DataFrame:
     """Per entity: records with at least one finding, and records checked (largest applicable count)."""
     return store(url).results.affected_records(run_id)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
 from checks.base import PEOPLE, Check, Outcome, failures, per_column, register
 from checks.fields import countries, distinct, email_view, name_view, phone_view, shown, truthy, usable
@@ -321,3 +323,56 @@ class OwnerInactive(Check):
 def inactive_user_keys(users: pd.DataFrame, active_label: str) -> set[str]:
     """Keys of users whose active flag is false."""
     return set(as_keys(users.loc[~truthy(users[active_label]), "__key"]))
+
+
+@register
+class SchemaChange(Check):
+    """The table's columns and row count against the previous run: a schema or a volume that changed.
+
+    Fails when: a column was added, removed or changed type since the previous completed run, or
+    the live row count rose or fell by more than `row_change_percent` (default 20) %. One finding
+    per change, on the table; the first run records the shape only (and is not scored). Example: `Region__c` removed
+    from Account; contacts down from 10,000 to 6,000 (-40%).
+    """
+
+    id = "consistency.schema_change"
+    dimension = "consistency"
+    entities = ("contact", "account", "lead", "opportunity", "user")
+    fields = ()
+    any_field = True
+    scope = "entity"
+    reads_records = False  # the columns come from reflection, the count from one COUNT(*)
+    severity = "high"
+    lookups = ("table_shape",)
+    compares_previous = True
+    params = {"row_change_percent": Annotated[float, Field(ge=0)]}
+
+    def applies_to(self, entity, mapped):  # noqa: D102
+        return entity in self.entities
+
+    def evaluate(self, frame, ctx):  # noqa: D102
+        shape = ctx.lookup("table_shape")(ctx.entity)
+        before = (ctx.shared.get("previous") or {}).get(self.id, {}).get(ctx.entity)
+        table = f"(table {ctx.entity})"
+        rows = []
+        if before:
+            old, new = before.get("columns", {}), shape["columns"]
+            rows += [(column, new[column], f"column {column} added", "map it if the team needs it")
+                     for column in new if column not in old]
+            rows += [(column, None, f"column {column} removed (was {old[column]})",
+                      "check the mapping and the integrations writing it") for column in old if column not in new]
+            rows += [(column, new[column], f"column {column} changed type from {old[column]} to {new[column]}",
+                      "check the values the checks read from it")
+                     for column in new if column in old and old[column] != new[column]]
+            limit = float(ctx.param("row_change_percent", 20))
+            was, now = int(before.get("rows") or 0), shape["rows"]
+            change = (now - was) / was * 100 if was else (100.0 if now else 0.0)
+            if abs(change) > limit:
+                rows.append((None, str(now), f"live rows {'rose' if change > 0 else 'fell'} by {abs(change):.0f}% "
+                             f"({was:,} → {now:,})", "check the imports, deletions and sync"))
+        failing = pd.DataFrame([{"record_key": table, "field": None, "column_name": column, "value": value,
+                                 "reason": reason, "suggestion": fix} for column, value, reason, fix in rows],
+                               columns=["record_key", "field", "column_name", "value", "reason", "suggestion"])
+        # Nothing is compared on the first run: the shape is recorded, and the check is not scored yet.
+        compared = len(shape["columns"]) + 1 if before else 0
+        return Outcome(compared, failing, {"columns": shape["columns"], "rows": shape["rows"]})

@@ -146,3 +146,20 @@ class RuleKeys(Lookup, name="rule_keys"):
 
     def __call__(self, rule_id: str) -> set[str]:  # noqa: D102
         return self.cache[rule_id]
+
+
+class TableShape(Lookup, name="table_shape"):
+    """An entity table's columns with their types (reflected) and its live row count."""
+
+    def prepare(self, params: dict) -> None:  # noqa: D102 - read when the entity's check asks (in this process)
+        return None
+
+    def __call__(self, entity: str) -> dict:  # noqa: D102
+        if entity not in self.cache:
+            measurer = self.measurer
+            table = measurer.cfg.entities[entity].table
+            columns = {name: str(kind) for name, kind in measurer.source.column_types(table).items()}
+            aggregates = measurer.shared["aggregates"].get(entity)
+            rows = aggregates["rows"] if aggregates else measurer.source.scalar(measurer.queries[entity].count_sql())
+            self.cache[entity] = {"columns": columns, "rows": int(rows or 0)}
+        return self.cache[entity]

@@ -129,7 +129,11 @@ def run_checks(cfg: Config, *, now: datetime | None = None, only: str | None = N
                 store.runs.mark_interrupted(cfg.name)  # we hold the lock: any run still "running" died
             run_id = store.runs.start(cfg.name, as_of, trigger, cfg.fingerprint(), __version__, only)
             with store.runs.failing_on_error(run_id):
-                result = measure(cfg, source, planned, as_of, progress, store.decisions.as_mapping(cfg.name), stages)
+                # What the checks that compare with the previous run stored then (their metrics).
+                previous = {cid: store.results.latest_metrics(cfg.name, cid)
+                            for cid in {p.check.id for p in planned if p.check.compares_previous}}
+                result = measure(cfg, source, planned, as_of, progress, store.decisions.as_mapping(cfg.name), stages,
+                                 previous)
                 stopped()  # a stop whose exception a finaliser dropped ends the run before it is stored
                 tables = [ent.table for ent in cfg.entities.values()]
                 # The fields the config lists under history.mask_fields are never stored raw.

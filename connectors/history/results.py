@@ -99,6 +99,34 @@ class Results(StorePart):
              .order_by(results.c.dimension, results.c.check_id, results.c.entity))
         return self._frame(q)
 
+    def metrics_series(self, source_name: str, check_id: str, entity: str) -> pd.DataFrame:
+        """A check's metrics over the completed runs: run_id, as_of, metrics (a dict)."""
+        results, runs = schema.check_results, schema.runs
+        q = (sa.select(runs.c.id.label("run_id"), runs.c.as_of, results.c.metrics)
+             .join(runs, runs.c.id == results.c.run_id)
+             .where(runs.c.source_name == source_name, runs.c.status == "completed",
+                    results.c.check_id == check_id, results.c.entity == entity).order_by(runs.c.as_of))
+        frame = self._frame(q)
+        frame["as_of"] = pd.to_datetime(frame.as_of)
+        frame["metrics"] = [_json_dict(m) for m in frame.metrics]
+        return frame
+
+    def latest_metrics(self, source_name: str, check_id: str) -> dict[str, dict]:
+        """A check's metrics in the newest completed run of a source, by entity (empty before any run)."""
+        results, runs = schema.check_results, schema.runs
+        latest = (sa.select(sa.func.max(runs.c.id))
+                  .where(runs.c.source_name == source_name, runs.c.status == "completed")
+                  .join(results, results.c.run_id == runs.c.id).where(results.c.check_id == check_id))
+        q = sa.select(results.c.entity, results.c.metrics).where(
+            results.c.run_id == latest.scalar_subquery(), results.c.check_id == check_id)
+        out = {}
+        for entity, metrics in self._frame(q).itertuples(index=False):
+            try:
+                out[entity] = json.loads(metrics or "{}") or {}
+            except (TypeError, ValueError):
+                out[entity] = {}
+        return out
+
     def fill_rates(self, source_name: str, entity: str) -> pd.DataFrame:
         """Each mapped field's fill rate over runs (completeness.expected's metrics): as_of, field, fill_rate."""
         results, runs = schema.check_results, schema.runs
@@ -136,3 +164,10 @@ class Results(StorePart):
                 rows.append({"as_of": pd.Timestamp(as_of), "bucket": bucket, "count": int(count or 0),
                              "share": (int(count or 0) / total) if total else 0.0})
         return pd.DataFrame(rows, columns=["as_of", "bucket", "count", "share"])
+
+
+def _json_dict(text) -> dict:
+    try:
+        return json.loads(text or "{}") or {}
+    except (TypeError, ValueError):
+        return {}

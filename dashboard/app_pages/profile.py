@@ -13,6 +13,7 @@ import streamlit as st
 
 from checks.masking import mask_text
 from checks.profiling.columns import is_personal
+from connectors.history import FindingFilter
 from dashboard import access, charts, context, queries
 
 ctx = context.get()
@@ -57,6 +58,29 @@ st.caption(f"{prof.row_count:,} rows in the table; {prof.sampled:,} sampled."
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
              column_config={"filled %": st.column_config.ProgressColumn("filled %", min_value=0, max_value=100,
                                                                          format="%.1f")})
+
+st.subheader("Schema and volume changes")
+shapes = queries.metrics_series(ctx.url, ctx.source, "consistency.schema_change", entity)
+if shapes.empty:
+    st.caption("No run has recorded this table's columns and row count yet.")
+else:
+    rows_over_runs = shapes.assign(series="live rows", value=[m.get("rows") for m in shapes.metrics])
+    if len(rows_over_runs) > 1:  # one point makes no trend (and plotly would stretch its axis to fractions of a second)
+        st.plotly_chart(charts.trend_chart(rows_over_runs, y_title="Live rows", height=240), width="stretch",
+                        key="profile_rows")
+    else:
+        st.caption(f"First recorded: {int(rows_over_runs.value.iloc[0]):,} live rows.")
+    changes = pd.DataFrame()
+    if ctx.run_id is not None:
+        found = queries.findings_page(ctx.url, ctx.run_id, FindingFilter(check_id="consistency.schema_change",
+                                                                           entity=entity), 200, 0)
+        changes = found[["column_name", "reason", "suggestion"]].fillna({"column_name": "(rows)"}) if len(found) else changes
+    if changes.empty:
+        st.caption(f"No column added, removed or retyped and no jump in rows in run #{ctx.run_id} "
+                   f"against the run before it ({len(shapes.metrics.iloc[-1].get('columns', {}))} columns).")
+    else:
+        st.dataframe(changes.rename(columns={"column_name": "column", "reason": "change", "suggestion": "what to do"}),
+                     hide_index=True, width="stretch")
 
 st.subheader("Rules")
 if not ent.rules:
