@@ -31,9 +31,11 @@ from rapidfuzz.distance import OSA
 from checks.base import Check, Outcome, failures
 from checks.conditions import compared_values, normal_text, normal_value, parse_bound, when_mask, within
 from checks.fields import shown, usable
-from checks.values import as_keys, map_distinct, to_datetime
+from checks.settled import filled_text
+from checks.values import as_keys, map_distinct, missing_values, to_datetime
 from connectors.mapping import KEY
 from connectors.models import RuleConfig
+from connectors.source.predicates import All, OneOf
 
 DEFAULT_DIMENSION = {"allowed_values": "accuracy", "pattern": "accuracy", "range": "accuracy",
                      "required": "completeness", "required_if": "completeness", "compare": "consistency",
@@ -61,6 +63,19 @@ class Rule(Check):
         self.scope = "entity" if rule.kind == "unique" else "row"
         self.lookups = ("rule_keys",) if rule.kind in ("reference", "sql") else ()
         self.description = rule.description or f"{rule.kind} rule on {', '.join(self.fields) or entity}"
+
+    def settled(self, ctx):  # noqa: D102
+        """Where the database may settle a record: a filled value (required) or a listed one (allowed_values).
+
+        Only rules without `when`: a settled record must count as applicable as the rule would count it.
+        """
+        if self.rule.when or self.kind not in ("required", "allowed_values"):
+            return None
+        cols = ctx.cols(self.rule.field)
+        if self.kind == "required":
+            return All(tuple(p for fc in cols for p in filled_text(fc.label))), len(cols)
+        listed = tuple(v for v in self.rule.values if not missing_values(pd.Series([v], dtype=object))[0])
+        return All(tuple(OneOf(fc.label, listed) for fc in cols)), len(cols)
 
     def evaluate(self, frame, ctx):  # noqa: D102
         labels = {f: ctx.cols(f)[0].label for f in (*self.fields, *self.extra_fields) if ctx.cols(f)}

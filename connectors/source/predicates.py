@@ -6,7 +6,8 @@ which the check then judges in Python exactly as before. So a predicate has to b
 true for a record the check would fail — but need not be complete: a record it leaves out only
 costs a look in Python.
 
-Predicates are a small expression tree (`Matches`, `NotMatches`, `Lacks`, `NotBefore`, `InKeys`, `AtMost`, `All`) rendered per
+Predicates are a small expression tree (`Matches`, `NotMatches`, `Lacks`, `NotBefore`, `InKeys`, `AtMost`, `OneOf`,
+`All`) rendered per
 dialect, never text translated from one dialect to another: regular-expression matching differs
 in name, anchoring, case folding and escaping between engines (MariaDB folds case under its
 default collations, Snowflake's REGEXP_LIKE is anchored, DuckDB's regexp_matches is not, MySQL
@@ -94,13 +95,25 @@ class AtMost:
 
 
 @dataclass(frozen=True)
+class OneOf:
+    """The value of column `label` is text and exactly one of `values` (case and spaces as written).
+
+    Rendered for DuckDB only, where the column's type is known (`typeof`): a number or a flag
+    reads differently as text in SQL and in Python, so only text settles; elsewhere it settles nothing.
+    """
+
+    label: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class All:
     """Every part holds."""
 
     parts: tuple
 
 
-Predicate = Matches | NotMatches | Lacks | NotBefore | InKeys | AtMost | All
+Predicate = Matches | NotMatches | Lacks | NotBefore | InKeys | AtMost | OneOf | All
 # DuckDB type names of the columns a `NotBefore` may compare (the scanner's dates and timestamps).
 _DATE_TYPES = ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS")
 NOTHING = "(1 = 0)"  # what a predicate a dialect cannot state renders as: it settles no record
@@ -211,6 +224,12 @@ def render(predicate: Predicate, dialect: str) -> str:
             return NOTHING
         table = exp.to_identifier(predicate.table, quoted=True).sql(dialect="duckdb")
         return f"(CAST({_column(predicate.label, dialect)} AS VARCHAR) IN (SELECT k FROM {table}))"
+    if isinstance(predicate, OneOf):
+        if dialect != "duckdb" or not predicate.values:
+            return NOTHING
+        column = _column(predicate.label, dialect)
+        listed = ", ".join(literal(v, dialect) for v in predicate.values)
+        return f"(typeof({column}) = 'VARCHAR' AND {column} IN ({listed}))"
     if isinstance(predicate, AtMost):
         return f"({_length(predicate.label, dialect)} <= {int(predicate.length)})"
     if isinstance(predicate, All):

@@ -256,3 +256,31 @@ def test_the_run_says_what_did_not_run_and_why(crm, tmp_path):
     assert ("accuracy.won_without_amount", "opportunity") not in {(c, e) for c, e, _ in outcome.skipped}
     won = outcome.result.findings[outcome.result.findings.check_id == "accuracy.won_without_amount"]
     assert sorted(won.record_key.astype(str)) == ["2", "3"]  # no amount, and an amount of 0 ('closed won' too)
+
+
+def test_rules_the_database_settles_find_what_the_row_engine_finds(crm, tmp_path, backend):
+    rules = {"account": [RULES["account"][0], {"id": "name_required", "kind": "required", "field": "name"},
+                         {"id": "tier_values", "kind": "allowed_values", "field": "tier",
+                          "values": ["Enterprise", "SMB", "Unknown"]}],
+             "opportunity": []}
+    only = "rule.industry_picklist,rule.name_required,rule.tier_values"
+    runs = {}
+    for mode in ("never", "always", "auto"):
+        history = f"sqlite:///{tmp_path / (mode + '.db')}"
+        data = _config(crm, history, rules)
+        data["source"]["pushdown"] = mode
+        runs[mode] = run_checks(parse_config(data), now=datetime(2026, 12, 1), only=only,
+                                history=HistoryStore(history), lock=False).result
+    keys = ["check_id", "entity", "applicable", "failed"]
+    columns = ["check_id", "record_key", "value", "reason", "suggestion"]
+    expected = runs["never"]
+    assert set(expected.findings.check_id) == {"rule.industry_picklist", "rule.tier_values"}
+    for mode in ("always", "auto"):
+        pushed = runs[mode]
+        assert (pushed.check_results[keys].sort_values(keys).reset_index(drop=True)
+                .equals(expected.check_results[keys].sort_values(keys).reset_index(drop=True))), mode
+        assert (pushed.findings[columns].astype(str).sort_values(columns).reset_index(drop=True)
+                .equals(expected.findings[columns].astype(str).sort_values(columns).reset_index(drop=True))), mode
+    # On PostgreSQL the records are read as columns and DuckDB settles the listed values and filled names.
+    read_as_columns = any(stage.endswith("push-down read") for stage in runs["auto"].stages.seconds)
+    assert read_as_columns == (backend.kind == "postgresql")

@@ -26,13 +26,15 @@ CHECKS = {
     "newest_modified": ("freshness.newest_update", None),
     "stale": ("freshness.staleness", None),
     "orphan_account": ("consistency.orphans", None),
+    "bad_leadsource": ("rule.lead_source_picklist", None),
 }
 ONLY = sorted({c for c, _ in CHECKS.values()})
 basis = {
     "rows": "live",  # rows_read.contact
     "missing_email": "null_blank_token", "missing_last_name": "null_blank_token",
     "invalid_email": "nonblank", "invalid_phone": "nonblank",
-    "bad_leadsource": None,  # no allowed-values check for a picklist
+    # an allowed_values rule: blank values and null tokens are not judged (the data has none in LeadSource)
+    "bad_leadsource": "nonnull",
     "bad_country": "nonnull",
     # normalised key (lowercase, +tags, Gmail dots; placeholder/role/invalid addresses not keyed),
     # every record but the oldest of a group fails
@@ -44,7 +46,7 @@ notes = ("missing = NULL, blank or a null token ('Unknown', 'TBD', '-'; the data
          "`cleancrm findings` (untimed; else the store's findings table); duplicates = rows beyond the oldest of each normalised-address group "
          "(lowercased, +tags dropped, Gmail dots ignored, invalid/placeholder/role addresses not keyed); "
          "phone validity is phonenumbers with the address country as region; orphans exclude soft deletes on "
-         "both sides; no picklist (allowed-values) check exists, so LeadSource is n/a.")
+         "both sides; LeadSource is an allowed_values rule of the config (a custom field), exact values only.")
 
 
 def _config(ctx: Ctx) -> str:
@@ -70,6 +72,9 @@ entities:
     fields: {{first_name: FirstName, last_name: LastName, email: Email, phone: Phone, account_id: AccountId,
              country: MailingCountry, created_at: CreatedDate, modified_at: LastModifiedDate}}
     required: [last_name, email]
+    custom_fields: {{lead_source: LeadSource}}
+    rules:
+      - {{id: lead_source_picklist, kind: allowed_values, field: lead_source, values: {json.dumps(spec.LEAD_SOURCES)}}}
   account:
     table: Account
     key: Id
