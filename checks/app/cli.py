@@ -127,6 +127,14 @@ def init(url: Annotated[str, typer.Option(help="Database URL of the CRM (read-on
                    "keep, edit or drop them")
     for line in starter.dropped:
         typer.echo(f"left out: {line}", err=True)
+    if starter.unmapped:
+        custom = [t for t in starter.unmapped if t.endswith("__c")]
+        shown = ", ".join(custom[:12] or starter.unmapped[:12])
+        more = len(custom or starter.unmapped) - 12
+        typer.echo(f"Not mapped: {len(starter.unmapped)} other tables"
+                   + (f", {len(custom)} of them custom objects ({shown}{' …' if more > 0 else ''})" if custom
+                      else f" ({shown}{' …' if more > 0 else ''})")
+                   + "; profile them with: cleancrm profile --url URL")
     typer.echo(f"Wrote {out}; check it with: cleancrm run --config {out}")
     if stored_url != url:
         typer.echo(f"The password is not in {out}: it reads ${{{variable}}}; export {variable} with the password "
@@ -326,6 +334,7 @@ def profile(config: Annotated[Path | None, typer.Option("--config", "-c", help="
     """Profile the CRM's columns: fill rate, distinct values, top values, shapes, min/max and what each holds."""
     from checks.app.starter import profile_table
     from checks.config import interpolate_env, load_config
+    from checks.profiling.columns import is_personal
     from connectors.source import open_source
 
     if (config is None) == (url is None):
@@ -350,12 +359,15 @@ def profile(config: Annotated[Path | None, typer.Option("--config", "-c", help="
         return
     for name, prof in profiles.items():
         typer.echo(f"\n{name} (table {prof.table}, {prof.row_count:,} rows, {prof.sampled:,} sampled)")
-        typer.echo(f"  {'column':28} {'filled':>7} {'distinct':>8}  {'holds':12} {'top values':40} shapes")
+        typer.echo(f"  {'column':28} {'filled':>7} {'distinct':>8}  {'holds':14} {'top values':40} shapes")
         for col in prof.columns.values():
             top = ", ".join(f"{v[:14]} ({n})" for v, n in col.top[:3])
             shapes = ", ".join(s for s, _ in col.shapes[:2])
-            typer.echo(f"  {col.column[:28]:28} {col.fill_rate:>7.1%} {col.distinct:>8,}  {col.meaning:12} "
+            holds = col.meaning + (" *" if is_personal(col) else "")
+            typer.echo(f"  {col.column[:28]:28} {col.fill_rate:>7.1%} {col.distinct:>8,}  {holds:14} "
                        f"{top[:40]:40} {shapes[:30]}")
+    typer.echo("\n* personal data: masked in findings and exports with --mask, and on the dashboard for those "
+               "who may not see every record")
 
 
 @app.command("checks")

@@ -36,6 +36,7 @@ class Starter:
     detected: str
     spelling: str = ""
     dropped: list[str] = field(default_factory=list)
+    unmapped: list[str] = field(default_factory=list)  # the source's tables no entity reads
     profiles: dict[str, TableProfile] = field(default_factory=dict)
 
 
@@ -113,6 +114,8 @@ def starter_config(source: Source, stored_url: str, preset: str | None = None, *
         if suggest_rules and found["rules"]:
             ent["rules"] = found["rules"]
     _keep_what_validates(starter, source, live_url or stored_url)
+    read = {ent["table"] for ent in config["entities"].values()}
+    starter.unmapped = sorted(t for t in source.tables() if t not in read)
     return starter
 
 

@@ -51,7 +51,7 @@ class ColumnProfile:
         """For JSON and the dashboard."""
         return {"column": self.column, "fill_rate": round(self.fill_rate, 4), "filled": self.filled,
                 "rows": self.rows, "distinct": self.distinct, "top": self.top, "shapes": self.shapes,
-                "min": self.minimum, "max": self.maximum, "meaning": self.meaning}
+                "min": self.minimum, "max": self.maximum, "meaning": self.meaning, "personal": is_personal(self)}
 
 
 @dataclass
@@ -146,15 +146,15 @@ def meaning(name: str, prof: ColumnProfile, values: pd.Series) -> str:
     if prof.numeric:
         return "identifier" if prof.distinct == prof.filled and prof.filled > PICKLIST_MAX and _is_key(words) \
             else "number"
+    if words & {"firstname", "lastname", "first", "last", "surname", "vorname", "nachname", "prenom", "nom",
+                "nombre", "apellido", "apellidos", "fullname"}:
+        return "person name"
     if prof.distinct <= PICKLIST_MAX and prof.filled >= 3 * prof.distinct:
         return "picklist"
     shapes = Counter(exact_shape(v) for v in sample)
     if prof.distinct >= 0.95 * prof.filled and shapes.most_common(1)[0][1] >= 0.95 * len(sample) and \
             " " not in shapes.most_common(1)[0][0]:
         return "identifier"
-    if words & {"firstname", "lastname", "first", "last", "surname", "vorname", "nachname", "prenom", "nom",
-                "nombre", "apellido", "apellidos", "fullname"}:
-        return "person name"
     if words & {"street", "address", "strasse", "adresse", "rue", "calle", "direccion"}:
         return "street"
     return "free text"
