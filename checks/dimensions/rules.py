@@ -67,15 +67,23 @@ class Rule(Check):
     def settled(self, ctx):  # noqa: D102
         """Where the database may settle a record: a filled value (required) or a listed one (allowed_values).
 
-        Only rules without `when`: a settled record must count as applicable as the rule would count it.
+        A settled record must count as applicable as the rule counts it, so a `when` is compiled too,
+        as "certainly holds": each condition a value or a list, met by a value written exactly as the
+        config writes it (which the case- and space-blind comparison in Python also accepts). Records
+        it does not settle, whether the condition fails or holds in another spelling, go to Python.
         """
-        if self.rule.when or self.kind not in ("required", "allowed_values"):
+        if self.kind not in ("required", "required_if", "allowed_values"):
+            return None
+        holds = _certainly_holds(self.rule.when, ctx)
+        if holds is None:
             return None
         cols = ctx.cols(self.rule.field)
-        if self.kind == "required":
-            return All(tuple(p for fc in cols for p in filled_text(fc.label))), len(cols)
-        listed = tuple(v for v in self.rule.values if not missing_values(pd.Series([v], dtype=object))[0])
-        return All(tuple(OneOf(fc.label, listed) for fc in cols)), len(cols)
+        if self.kind in ("required", "required_if"):
+            passes = tuple(p for fc in cols for p in filled_text(fc.label))
+        else:
+            listed = tuple(v for v in self.rule.values if not missing_values(pd.Series([v], dtype=object))[0])
+            passes = tuple(OneOf(fc.label, listed) for fc in cols)
+        return All(holds + passes), len(cols)
 
     def evaluate(self, frame, ctx):  # noqa: D102
         labels = {f: ctx.cols(f)[0].label for f in (*self.fields, *self.extra_fields) if ctx.cols(f)}
@@ -186,6 +194,17 @@ class Rule(Check):
         reason = pd.Series(None, index=frame.index, dtype=object)
         reason[repeat[repeat].index] = f"{names} the same as record " + first[repeat]
         return Outcome(int(filled.sum()), failures(frame, bad, fc, shown(frame, fc, bad), reason, fix))
+
+
+def _certainly_holds(when: dict | None, ctx) -> tuple | None:
+    """Predicates under which `when` certainly holds (() without one); None when a test cannot be stated."""
+    parts = []
+    for name, test in (when or {}).items():
+        values = test if isinstance(test, list) else [test]
+        if any(isinstance(v, (dict, bool, list)) or v is None for v in values) or not ctx.cols(name):
+            return None
+        parts.append(OneOf(ctx.cols(name)[0].label, tuple(str(v) for v in values)))
+    return tuple(parts)
 
 
 def _picklist_fix(value: str, canonical: dict[str, str]) -> str | None:

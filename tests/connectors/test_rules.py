@@ -261,9 +261,13 @@ def test_the_run_says_what_did_not_run_and_why(crm, tmp_path):
 def test_rules_the_database_settles_find_what_the_row_engine_finds(crm, tmp_path, backend):
     rules = {"account": [RULES["account"][0], {"id": "name_required", "kind": "required", "field": "name"},
                          {"id": "tier_values", "kind": "allowed_values", "field": "tier",
-                          "values": ["Enterprise", "SMB", "Unknown"]}],
+                          "values": ["Enterprise", "SMB", "Unknown"]},
+                         {"id": "enterprise_owner", "kind": "required_if", "field": "owner_id",
+                          "when": {"tier": "Enterprise"}},
+                         {"id": "enterprise_industry", "kind": "allowed_values", "field": "industry",
+                          "values": ["Retail", "Banking"], "when": {"tier": ["Enterprise", "SMB"]}}],
              "opportunity": []}
-    only = "rule.industry_picklist,rule.name_required,rule.tier_values"
+    only = "rule.industry_picklist,rule.name_required,rule.tier_values,rule.enterprise_owner,rule.enterprise_industry"
     runs = {}
     for mode in ("never", "always", "auto"):
         history = f"sqlite:///{tmp_path / (mode + '.db')}"
@@ -274,7 +278,8 @@ def test_rules_the_database_settles_find_what_the_row_engine_finds(crm, tmp_path
     keys = ["check_id", "entity", "applicable", "failed"]
     columns = ["check_id", "record_key", "value", "reason", "suggestion"]
     expected = runs["never"]
-    assert set(expected.findings.check_id) == {"rule.industry_picklist", "rule.tier_values"}
+    assert set(expected.findings.check_id) == {"rule.industry_picklist", "rule.tier_values", "rule.enterprise_owner",
+                                               "rule.enterprise_industry"}
     for mode in ("always", "auto"):
         pushed = runs[mode]
         assert (pushed.check_results[keys].sort_values(keys).reset_index(drop=True)
