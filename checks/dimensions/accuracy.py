@@ -249,19 +249,26 @@ class PostalFormat(Check):
 
     def evaluate(self, frame, ctx):  # noqa: D102
         fc = ctx.cols("postal_code")[0]
-        present = usable(frame, fc)
-        cc = countries(frame, ctx)
-        pairs = pd.Series(list(zip(text(frame[fc.label]), cc, strict=True)), index=frame.index)
-        ok = pd.Series(None, index=frame.index, dtype=object)
-        mask = present & cc.notna()
-        ok[mask] = map_distinct(pairs[mask], _postal_ok)
-        applicable = mask & ok.notna()
-        bad = applicable & (ok == False)  # noqa: E712 - object column holding True/False/None
+        applicable, bad, cc, pairs = by_country(frame, ctx, fc, _postal_ok)
         reason = "postal code invalid for " + cc[bad].fillna("").astype(str)  # failing rows only
         padded = map_distinct(pairs[bad], _zeros_restored).reindex(frame.index)
         lost = padded.notna()
         reason[lost[lost].index] = "postal code lost its leading zero (a spreadsheet read it as a number)"
         return Outcome(int(applicable.sum()), failures(frame, bad, fc, shown(frame, fc, bad), reason, padded))
+
+
+def by_country(frame, ctx, fc, judge):
+    """(applicable, failing, country codes, (value, code) pairs) of a check judging a value in its country.
+
+    `judge((value, code))` gives True, False or None (nothing to judge there), once per distinct pair.
+    """
+    cc = countries(frame, ctx)
+    mask = usable(frame, fc) & cc.notna()
+    pairs = pd.Series(list(zip(text(frame[fc.label]), cc, strict=True)), index=frame.index)
+    verdict = pd.Series(None, index=frame.index, dtype=object)
+    verdict[mask] = map_distinct(pairs[mask], judge)
+    applicable = mask & verdict.notna()
+    return applicable, applicable & (verdict == False), cc, pairs  # noqa: E712 - True/False/None
 
 
 def _zeros_restored(item: tuple[str, str]) -> str | None:
@@ -322,13 +329,7 @@ class StateCountry(Check):
 
     def evaluate(self, frame, ctx):  # noqa: D102
         fc = ctx.cols("state")[0]
-        cc = countries(frame, ctx)
-        mask = usable(frame, fc) & cc.notna()
-        pairs = pd.Series(list(zip(text(frame[fc.label]), cc, strict=True)), index=frame.index)
-        known = pd.Series(None, index=frame.index, dtype=object)
-        known[mask] = map_distinct(pairs[mask], _state_known)
-        applicable = mask & known.notna()
-        bad = applicable & (known == False)  # noqa: E712 - object column holding True/False/None
+        applicable, bad, cc, _ = by_country(frame, ctx, fc, _state_known)
         reason = "no such state or province in " + cc[bad].fillna("").astype(str)
         return Outcome(int(applicable.sum()), failures(frame, bad, fc, shown(frame, fc, bad), reason))
 

@@ -99,17 +99,8 @@ class NameCasing(Check):
     def evaluate(self, frame, ctx):  # noqa: D102
         cols = [fc for f in self.fields for fc in ctx.cols(f)]
 
-        def build(fc):
-            real = name_view(frame, fc).real
-            codes, names = distinct(frame, fc)
-            stripped = [v.strip() for v in names]
-            wrong = [_one_case(v) for v in stripped]
-            fix = [proper_case(v) if w else None for v, w in zip(stripped, wrong, strict=True)]
-            bad = real & spread(codes, np.array(wrong, dtype=bool), False, frame.index)
-            return real, failures(frame, bad, fc, shown(frame, fc, bad), "name not in proper case",
-                                  spread(codes, fix, None, frame.index))
-
-        return per_column(cols, frame, build)
+        return per_column(cols, frame, lambda fc: casing(frame, fc, name_view(frame, fc).real, _one_case, proper_case,
+                                                         "name not in proper case"))
 
 
 @register
@@ -132,22 +123,23 @@ class CompanyCasing(Check):
     def evaluate(self, frame, ctx):  # noqa: D102
         cols = [fc for f in self.fields for fc in ctx.cols(f)]
 
-        def build(fc):
-            present = usable(frame, fc)
-            codes, names = distinct(frame, fc)
-            stripped = [v.strip() for v in names]
-            shouting = [_all_caps(v) for v in stripped]
-            fix = [company_case(v) if w else None for v, w in zip(stripped, shouting, strict=True)]
-            bad = present & spread(codes, np.array(shouting, dtype=bool), False, frame.index)
-            return present, failures(frame, bad, fc, shown(frame, fc, bad), "name in all capitals",
-                                     spread(codes, fix, None, frame.index))
-
-        return per_column(cols, frame, build)
+        return per_column(cols, frame, lambda fc: casing(frame, fc, usable(frame, fc), _all_caps, company_case,
+                                                         "name in all capitals"))
 
 
 def _all_caps(name: str) -> bool:
     letters = _NOT_LETTER.sub("", name)
     return len(letters) >= 5 and letters == letters.upper() and letters != letters.lower()
+
+
+def casing(frame, fc, applicable, wrong, fixed, reason: str):
+    """(applicable, failures) of a casing check: `wrong(name)` per distinct name, `fixed(name)` its fix."""
+    codes, names = distinct(frame, fc)
+    stripped = [v.strip() for v in names]
+    flags = [wrong(v) for v in stripped]
+    fix = [fixed(v) if w else None for v, w in zip(stripped, flags, strict=True)]
+    bad = applicable & spread(codes, np.array(flags, dtype=bool), False, frame.index)
+    return applicable, failures(frame, bad, fc, shown(frame, fc, bad), reason, spread(codes, fix, None, frame.index))
 
 
 _NOT_LETTER = re.compile(r"[^\w]|[\d_]")
