@@ -163,3 +163,21 @@ def within(values: pd.Series, test: str, bound) -> pd.Series:
     ops = {"above": np.greater, "below": np.less, "min": np.greater_equal, "max": np.less_equal}
     result = ops[test](values, bound)
     return pd.Series(np.asarray(result, dtype=bool), index=values.index) & values.notna()
+
+
+def near_miss(value: str, candidates) -> str | None:
+    """The candidate `value` stands for: another case or spacing of it, or one typo away (two in a longer word).
+
+    A typo is a letter wrong, missing, added or two swapped (optimal string alignment); the
+    allowed values of a rule and the frequent values of a profiled picklist are read alike.
+    """
+    from rapidfuzz import process
+    from rapidfuzz.distance import OSA
+
+    by_fold = {normal_value(c): c for c in candidates}
+    folded = normal_value(value)
+    if folded in by_fold:
+        return by_fold[folded] if by_fold[folded] != value else None
+    allowed = 1 if len(folded) <= 6 else 2
+    best = process.extractOne(folded, list(by_fold), scorer=OSA.distance, score_cutoff=allowed)
+    return by_fold[best[0]] if best else None

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from checks.config import parse_config
 from checks.engine.run import repeated_keys
 from checks.profiling.columns import SAMPLE_ROWS, TableProfile, profile_frame
-from checks.profiling.schema import TABLE_NAMES, entity_of, fold, map_table
+from checks.profiling.schema import TABLE_NAMES, custom_name, entity_of, fold, map_table
 from checks.profiling.suggest import suggest
 from connectors.errors import ConfigError
 from connectors.mapping import validate_mapping
@@ -37,7 +37,6 @@ class Starter:
     spelling: str = ""
     dropped: list[str] = field(default_factory=list)
     unmapped: list[str] = field(default_factory=list)  # the source's tables no entity reads
-    profiles: dict[str, TableProfile] = field(default_factory=dict)
 
 
 def sample(source: Source, table: str) -> tuple:
@@ -100,7 +99,6 @@ def starter_config(source: Source, stored_url: str, preset: str | None = None, *
         return starter
     for entity, ent in config["entities"].items():
         profile, frame = profile_table(source, ent["table"])
-        starter.profiles[entity] = profile
         _salesforce_custom(ent, profile)
         if entity == "opportunity":
             _stages(ent, profile)
@@ -141,9 +139,7 @@ def _salesforce_custom(ent: dict, profile: TableProfile) -> None:
     """Salesforce's custom fields (`Region__c`) the mapping left out, as custom fields to profile and rule."""
     taken = {c for m in (*ent["fields"].values(), *ent.get("custom_fields", {}).values())
              for c in ([m] if isinstance(m, str) else m if isinstance(m, list) else [])}
-    custom = {re.sub(r"[^a-z0-9]+", "_", c.removesuffix("__c").lower()).strip("_"): c for c in profile.columns
-              if c.endswith("__c") and c not in taken}
-    custom = {k if k[:1].isalpha() else f"f_{k}": v for k, v in custom.items() if k}
+    custom = {name: c for c in profile.columns if c.endswith("__c") and c not in taken and (name := custom_name(c))}
     if custom:
         ent["custom_fields"] = {**ent.get("custom_fields", {}), **custom}
 

@@ -25,11 +25,9 @@ import re
 
 import numpy as np
 import pandas as pd
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
 
 from checks.base import Check, Outcome, failures
-from checks.conditions import compared_values, normal_text, normal_value, parse_bound, when_mask, within
+from checks.conditions import compared_values, near_miss, normal_text, parse_bound, when_mask, within
 from checks.fields import shown, usable
 from checks.settled import filled_text
 from checks.values import as_keys, map_distinct, missing_values, to_datetime
@@ -112,12 +110,11 @@ class Rule(Check):
 
     def _allowed_values(self, frame, fc, ctx, selected):
         present = selected & usable(frame, fc)
-        canonical = {normal_value(v): v for v in self.rule.values}
         exact = set(self.rule.values)
         values = frame[fc.label]
         allowed = map_distinct(values.astype(object), lambda v: str(v) in exact).fillna(False).astype(bool)
         bad = present & ~allowed
-        fixes = map_distinct(values.where(bad, None).astype(object), lambda v: _picklist_fix(str(v), canonical))
+        fixes = map_distinct(values.where(bad, None).astype(object), lambda v: near_miss(str(v), self.rule.values))
         reason = pd.Series(f"{fc.field} is not one of the allowed values", index=frame.index, dtype=object)
         near = fixes.notna()
         reason[near] = f"{fc.field} is an allowed value written differently"
@@ -205,17 +202,6 @@ def _certainly_holds(when: dict | None, ctx) -> tuple | None:
             return None
         parts.append(OneOf(ctx.cols(name)[0].label, tuple(str(v) for v in values)))
     return tuple(parts)
-
-
-def _picklist_fix(value: str, canonical: dict[str, str]) -> str | None:
-    """The allowed value a near-miss stands for: same letters in another case or spacing, or one typo away."""
-    folded = normal_value(value)
-    if folded in canonical:
-        return canonical[folded]
-    # One typo (a letter wrong, missing, added or two swapped) in a short word, two in a longer one.
-    allowed = 1 if len(folded) <= 6 else 2
-    best = process.extractOne(folded, list(canonical), scorer=OSA.distance, score_cutoff=allowed)
-    return canonical[best[0]] if best else None
 
 
 def _said_when(when: dict) -> str:

@@ -166,7 +166,7 @@ def map_table(source: Source, entity: str, table: str, profile: TableProfile) ->
     for column in columns:
         if column in fields.values() or column in (key, soft):
             continue
-        name = _custom_name(column)
+        name = custom_name(column)
         if name and name not in CANONICAL_FIELDS[entity] and name not in custom:
             custom[name] = column
     soft_sql = None
@@ -188,7 +188,8 @@ def _key(source: Source, table: str, columns: list[str], profile: TableProfile) 
     return unique[0] if unique else None
 
 
-def _custom_name(column: str) -> str | None:
+def custom_name(column: str) -> str | None:
+    """A column's name as a custom field: snake_case, accents folded, `__c` dropped (`Region__c` → `region`)."""
     spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", column.removesuffix("__c").removesuffix("__C"))
     plain = unicodedata.normalize("NFKD", spaced.replace("ß", "ss")).encode("ascii", "ignore").decode()
     name = re.sub(r"[^a-z0-9]+", "_", plain.lower()).strip("_")

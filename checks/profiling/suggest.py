@@ -19,7 +19,7 @@ from collections import Counter
 
 import pandas as pd
 
-from checks.conditions import normal_value
+from checks.conditions import near_miss
 from checks.profiling.columns import ColumnProfile, TableProfile, exact_shape
 
 REQUIRED_FILL = 0.99
@@ -31,19 +31,6 @@ JUDGED = {"email", "phone", "country", "postal_code", "state", "owner_id", "acco
           "active", "converted", "first_name", "last_name", "name", "company", "street", "city", "title",
           "website"}
 FUTURE_NEVER = {"created_at", "modified_at"}
-
-
-def near_miss(value: str, frequent: list[str]) -> str | None:
-    """The frequent value a rare one stands for (case, spacing, one typo away), or None."""
-    from rapidfuzz.distance import OSA
-
-    folded = normal_value(value)
-    for candidate in frequent:
-        if normal_value(candidate) == folded and candidate != value:
-            return candidate
-    allowed = 1 if len(folded) <= 6 else 2
-    best = [c for c in frequent if OSA.distance(folded, normal_value(c), score_cutoff=allowed) <= allowed]
-    return best[0] if best else None
 
 
 def picklist(prof: ColumnProfile) -> tuple[list[str], dict[str, str]] | None:

@@ -125,3 +125,24 @@ def test_no_suggest_writes_no_rules_and_profile_says_what_columns_hold(tmp_path)
         "segment": "picklist", "created": "date"}
     assert columns["email"]["fill_rate"] == pytest.approx(110 / 120, abs=1e-4)
     assert sorted(map(tuple, columns["segment"]["top"])) == [("Banking", 40), ("Public", 40), ("Retail", 40)]
+
+
+def test_salesforce_custom_fields_are_mapped_and_get_suggested_rules(demo_tables, tmp_path):
+    db = tmp_path / "crm.db"
+    write_shape(f"sqlite:///{db}", shape_tables(demo_tables, "salesforce", "api"))
+    with sqlite3.connect(db) as con:
+        con.execute('ALTER TABLE "Contact" ADD COLUMN "Region__c" TEXT')
+        con.execute('UPDATE "Contact" SET "Region__c" = CASE abs(random()) % 3 WHEN 0 THEN \'EMEA\' '
+                    'WHEN 1 THEN \'AMER\' ELSE \'APAC\' END')
+        con.execute('CREATE TABLE "Invoice__c" ("Id" TEXT PRIMARY KEY, "Amount__c" REAL)')
+    made = sh("init", "--url", f"sqlite:///{db}", "--out", tmp_path / "cleancrm.yml")
+    assert made.returncode == 0, made.stderr
+    assert "custom objects (Invoice__c)" in made.stdout
+    contact = yaml.safe_load((tmp_path / "cleancrm.yml").read_text())["entities"]["contact"]
+    assert contact["custom_fields"]["region"] == "Region__c"
+    rule = next(r for r in contact["rules"] if r["field"] == "region")
+    assert rule["kind"] == "allowed_values" and sorted(rule["values"]) == ["AMER", "APAC", "EMEA"]
+    ran = sh("run", "--config", tmp_path / "cleancrm.yml", "--now", AS_OF, "--json")
+    assert ran.returncode == 0, ran.stderr
+    checks = {(c["id"], c["entity"]): c for c in json.loads(ran.stdout)["checks"]}
+    assert checks[(f"rule.{rule['id']}", "contact")]["failed"] == 0  # every region is one of the three
