@@ -43,14 +43,26 @@ class Results(StorePart):
         return self._frame(q)
 
     def affected_records(self, run_id: int) -> pd.DataFrame:
-        """Per entity: records with at least one finding, and records checked (largest applicable count)."""
+        """Per entity: records with at least one finding, and the records checked.
+
+        Records checked are the entity's live records, which completeness.record counts once each; a
+        run without it (`--only`) falls back on its largest applicable count, which may count field
+        values. A finding on the table itself (`(table contact)`: the newest update, a schema
+        change) is no record's.
+        """
         results = schema.check_results
-        records = segments.read(self.engine, run_id, segments.RECORD_SCORES).select(["entity", "failed_checks"])
+        records = segments.read(self.engine, run_id, segments.RECORD_SCORES).select(
+            ["entity", "record_key", "failed_checks"])
         scored = records.to_pandas()
-        bad = (scored[scored.failed_checks > 0].groupby("entity", observed=True).size().rename("affected")
+        scored = scored[(scored.failed_checks > 0) & ~scored.record_key.astype(str).str.startswith("(table ")]
+        bad = (scored.groupby("entity", observed=True).size().rename("affected")
                .reset_index().astype({"entity": "str"}))
-        checked = self._frame(sa.select(results.c.entity, sa.func.max(results.c.applicable).label("checked"))
-                              .where(results.c.run_id == run_id).group_by(results.c.entity))
+        per_check = self._frame(sa.select(results.c.entity, results.c.check_id, results.c.applicable)
+                                .where(results.c.run_id == run_id))
+        records_of = per_check[per_check.check_id == RECORDS_CHECK].set_index("entity").applicable
+        largest = per_check.groupby("entity").applicable.max()
+        checked = pd.DataFrame({"entity": largest.index.astype(str),
+                                "checked": [int(records_of.get(e, n)) for e, n in largest.items()]})
         out = checked.merge(bad, on="entity", how="left").fillna({"affected": 0})
         out["affected"] = out.affected.astype(int)
         return out.sort_values("entity").reset_index(drop=True)
@@ -164,6 +176,9 @@ class Results(StorePart):
                 rows.append({"as_of": pd.Timestamp(as_of), "bucket": bucket, "count": int(count or 0),
                              "share": (int(count or 0) / total) if total else 0.0})
         return pd.DataFrame(rows, columns=["as_of", "bucket", "count", "share"])
+
+
+RECORDS_CHECK = "completeness.record"  # applicable once per live record of its entity
 
 
 def _json_dict(text) -> dict:

@@ -149,3 +149,16 @@ def test_fuzzy_duplicates_find_st_sabina_entered_three_times(result):
     assert {"1153", "1154"} <= set(found.index)
     assert found.loc["1153", "suggestion"] == "merge into 1125"
     assert found.loc["1154", "suggestion"] == "merge into 1125"
+
+
+def test_records_checked_and_affected_are_records_not_field_values(tmp_path):
+    from connectors.history import HistoryStore
+
+    folder = tmp_path / "public"
+    shutil.copytree(FIXTURE, folder)
+    cfg = load_config(folder / "cleancrm.yml")
+    outcome = run_checks(cfg, now=NOW)
+    row = HistoryStore(cfg.history_url()).results.affected_records(outcome.run_id).set_index("entity").loc["account"]
+    keys = outcome.result.findings.record_key.astype(str)
+    assert int(row.checked) == outcome.result.rows_read["account"] == 164  # not a count of field values
+    assert int(row.affected) == keys[~keys.str.startswith("(table ")].nunique()
