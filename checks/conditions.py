@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from checks.values import is_missing, text, to_datetime, truthy
+from checks.values import distinct, is_missing, spread, text, to_datetime, truthy
 
 _RELATIVE = re.compile(r"^\s*(now|today)\s*(?:([+-])\s*(\d+)\s*(year|month|week|day|hour)s?)?\s*$", re.I)
 TEST_KEYS = ("not", "filled", "above", "below", "min", "max")
@@ -75,9 +75,9 @@ def parse_bound(value: Any) -> Bound:
 
 def normal_text(series: pd.Series) -> pd.Series:
     """Values as compared by rules: text, case folded, spaces trimmed and collapsed (None when missing)."""
-    values = text(series)
-    out = [None if v is None else " ".join(v.split()).casefold() for v in values.to_numpy(dtype=object)]
-    return pd.Series(out, index=series.index, dtype=object)
+    codes, uniques = distinct(series)  # once per distinct value: picklists and stages repeat a lot
+    folded = [None if v is None else " ".join(v.split()).casefold() for v in text(uniques).to_numpy(dtype=object)]
+    return spread(codes, folded, None, series.index)
 
 
 def normal_value(value: Any) -> str:

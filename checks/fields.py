@@ -67,6 +67,12 @@ def usable(frame: pd.DataFrame, fc: FieldColumn) -> pd.Series:
     return ~per_distinct(frame, fc, "missing", value_checks.missing_values, fill=True)
 
 
+def filled_field(frame: pd.DataFrame, ctx: Context, name: str) -> pd.Series:
+    """Records holding a usable value of field `name` in any of its columns (computed once per chunk)."""
+    return memo(frame, f"filled:{name}",
+                lambda: pd.concat([usable(frame, fc) for fc in ctx.cols(name)], axis=1).any(axis=1))
+
+
 def garbled(frame: pd.DataFrame, fc: FieldColumn) -> pd.Series:
     """Text garbled by a wrong encoding (see `values.garbled`)."""
     return per_distinct(frame, fc, "garbled", value_checks.garbled, fill=False)

@@ -66,6 +66,19 @@ class Fragment:
     example: str
 
 
+def plain_columns(mapping) -> list[str]:
+    """The entity-table columns a field mapping names directly: a column, a list, or `columns:` (SQL and joins name none).
+
+    Reads a mapping as the config model holds it and as a config dict written by `init` holds it.
+    """
+    if isinstance(mapping, str):
+        return [mapping]
+    if isinstance(mapping, list):
+        return list(mapping)
+    columns = mapping.get("columns") if isinstance(mapping, dict) else getattr(mapping, "columns", None)
+    return list(columns or [])
+
+
 def entity_fragments(name: str, ent: EntityConfig) -> Iterator[Fragment]:
     """The SQL fragments of an entity's mapping, each with its config key."""
     where = f"entities.{name}"
@@ -98,11 +111,12 @@ class EntityQuery:
         if errors := fragment_errors(name, cfg, source.dialect):
             raise ConfigError("\n".join(errors))
         self.source, self.name, self.cfg = source, name, cfg
+        self.mapped = cfg.mapped()  # canonical, derived and custom fields, by name
         self.alias = source.quote(cfg.table)
 
     def field_columns(self, field: str) -> list[FieldColumn]:
         """The values a canonical field reads (several for a list of columns)."""
-        mapping = self.cfg.mapped().get(field)
+        mapping = self.mapped.get(field)
         if mapping is None:
             return []
         if isinstance(mapping, DerivedFlag):
@@ -128,9 +142,9 @@ class EntityQuery:
         """The distinct LEFT JOINs the given fields need, in order."""
         out: dict[tuple[str, str], JoinClause] = {}
         for f in fields:
-            mapping = self.cfg.mapped().get(f)
+            mapping = self.mapped.get(f)
             if isinstance(mapping, DerivedFlag):  # derived from another field: that field's joins
-                mapping = self.cfg.mapped().get(mapping.field)
+                mapping = self.mapped.get(mapping.field)
             if isinstance(mapping, FieldSpec) and mapping.join:
                 for step in mapping.join:
                     ref = self.source.table_ref(step.table)
@@ -149,8 +163,7 @@ class EntityQuery:
 
     def select(self, fields: Iterable[str]) -> tuple[str, list[FieldColumn]]:
         """SQL reading the key and the mapped ones of `fields`, and the columns it returns."""
-        mapped = self.cfg.mapped()
-        wanted = [f for f in dict.fromkeys(fields) if f in mapped]
+        wanted = [f for f in dict.fromkeys(fields) if f in self.mapped]
         cols = [fc for f in wanted for fc in self.field_columns(f)]
         q = self.source.quote
         items = [f"{self._col(self.cfg.key)} AS {q(KEY)}"] + [f"{fc.sql} AS {q(fc.label)}" for fc in cols]
@@ -247,9 +260,10 @@ def _validate_entity(source: Source, tables: list[str], name: str, ent: EntityCo
         errors += _validate_field(source, tables, f"{where}.fields.{field}", ent.table, columns, mapping)
     for field, mapping in ent.custom_fields.items():
         errors += _validate_field(source, tables, f"{where}.custom_fields.{field}", ent.table, columns, mapping)
+    mapped = ent.mapped()
     for key in ("required", "expected"):
         errors += [f"{where}.{key}: field {field!r} is not mapped; map it under fields or remove it"
-                   for field in getattr(ent, key) if field not in ent.mapped()]
+                   for field in getattr(ent, key) if field not in mapped]
     if errors:
         return errors
     base = f"FROM {source.table_ref(ent.table)}"
@@ -260,7 +274,7 @@ def _validate_entity(source: Source, tables: list[str], name: str, ent: EntityCo
     if errors:  # every field's probe would fail on the same WHERE: report it once
         return errors
     query = EntityQuery(source, name, ent)
-    for field in ent.mapped():
+    for field in mapped:
         sql, _ = query.select([field])
         if err := source.try_sql(f"SELECT * FROM ({sql}) AS probe WHERE 1 = 0"):
             section = "fields" if field in ent.fields else "custom_fields"
@@ -294,7 +308,7 @@ def _validate_field(source, tables, where, table, columns, mapping) -> list[str]
     if isinstance(mapping, list) and not mapping or isinstance(mapping, FieldSpec) and mapping.columns == []:
         return [f"{where}: an empty list of columns; name at least one column or remove the field"]
     if isinstance(mapping, str) or isinstance(mapping, list) or (isinstance(mapping, FieldSpec) and mapping.columns):
-        names = [mapping] if isinstance(mapping, str) else (mapping if isinstance(mapping, list) else mapping.columns)
+        names = plain_columns(mapping)
         return [f"{where}: no column {c!r} in table {table}{suggest(c, columns)}" for c in names if c not in columns]
     if mapping.sql:
         return []

@@ -19,7 +19,7 @@ from checks.profiling.columns import SAMPLE_ROWS, TableProfile, profile_frame
 from checks.profiling.schema import TABLE_NAMES, custom_name, entity_of, fold, map_table
 from checks.profiling.suggest import suggest
 from connectors.errors import ConfigError
-from connectors.mapping import validate_mapping
+from connectors.mapping import plain_columns, validate_mapping
 from connectors.presets import build_config, detect_preset
 from connectors.presets.base import ACCOUNT_REFERENCES
 from connectors.source import Source
@@ -52,12 +52,16 @@ def profile_table(source: Source, table: str) -> tuple[TableProfile, object]:
     return profile_frame(table, frame, count), frame
 
 
-def map_by_content(source: Source) -> dict:
-    """Entities found by what the tables and columns are, for a schema no preset knows."""
+def map_by_content(source: Source, profiled: dict[str, tuple]) -> dict:
+    """Entities found by what the tables and columns are, for a schema no preset knows.
+
+    Each table's (profile, sample) is kept in `profiled`, so the tables mapped are not read again.
+    """
     found: dict[str, dict] = {}
     scores: dict[str, int] = {}
     for table in source.tables():
-        profile, _ = profile_table(source, table)
+        profiled[table] = profile_table(source, table)
+        profile = profiled[table][0]
         entity = entity_of(table, profile)
         if entity is None:
             continue
@@ -88,8 +92,9 @@ def starter_config(source: Source, stored_url: str, preset: str | None = None, *
     config = build_config(source, stored_url, detected, spelling)
     if schema:
         config["source"]["schema"] = schema
+    profiled: dict[str, tuple] = {}
     if detected == "generic" or not config["entities"]:
-        by_content = map_by_content(source)
+        by_content = map_by_content(source, profiled)
         if by_content["entities"]:
             config.update(by_content, name="crm", preset=None)
             config.pop("preset", None)
@@ -98,7 +103,7 @@ def starter_config(source: Source, stored_url: str, preset: str | None = None, *
     if not config["entities"]:
         return starter
     for entity, ent in config["entities"].items():
-        profile, frame = profile_table(source, ent["table"])
+        profile, frame = profiled.get(ent["table"]) or profile_table(source, ent["table"])
         _salesforce_custom(ent, profile)
         if entity == "opportunity":
             _stages(ent, profile)
@@ -137,8 +142,7 @@ def _stages(ent: dict, profile: TableProfile) -> None:
 
 def _salesforce_custom(ent: dict, profile: TableProfile) -> None:
     """Salesforce's custom fields (`Region__c`) the mapping left out, as custom fields to profile and rule."""
-    taken = {c for m in (*ent["fields"].values(), *ent.get("custom_fields", {}).values())
-             for c in ([m] if isinstance(m, str) else m if isinstance(m, list) else [])}
+    taken = {c for m in (*ent["fields"].values(), *ent.get("custom_fields", {}).values()) for c in plain_columns(m)}
     custom = {name: c for c in profile.columns if c.endswith("__c") and c not in taken and (name := custom_name(c))}
     if custom:
         ent["custom_fields"] = {**ent.get("custom_fields", {}), **custom}

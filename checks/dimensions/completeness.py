@@ -8,7 +8,7 @@ import pandas as pd
 from pydantic import Field
 
 from checks.base import Check, Outcome, failures, register
-from checks.fields import email_view, phone_view, shown, usable
+from checks.fields import email_view, filled_field, phone_view, shown, usable
 from checks.settled import filled_text
 from checks.values import is_missing
 from connectors.source.predicates import All
@@ -142,8 +142,7 @@ class RecordCompleteness(Check):
         fields = list(ctx.columns)
         if not fields:
             return Outcome.empty()
-        filled = pd.DataFrame({f: pd.concat([usable(frame, fc) for fc in ctx.cols(f)], axis=1).any(axis=1)
-                               for f in fields})
+        filled = pd.DataFrame({f: filled_field(frame, ctx, f) for f in fields})
         percent = filled.mean(axis=1) * 100
         threshold = float(ctx.param("min_percent", 50))
         bad = percent < threshold
@@ -177,11 +176,11 @@ class ExpectedFields(Check):
         return list(mapped)
 
     def reported_fields(self, mapped, params):  # noqa: D102
-        return [f for f in params.get("_expected", []) if f in set(mapped)]
+        mapped = set(mapped)
+        return [f for f in params.get("_expected", []) if f in mapped]
 
     def evaluate(self, frame, ctx):  # noqa: D102
-        filled = {f: pd.concat([usable(frame, fc) for fc in ctx.cols(f)], axis=1).any(axis=1)
-                  for f in ctx.columns if ctx.cols(f)}
+        filled = {f: filled_field(frame, ctx, f) for f in ctx.columns if ctx.cols(f)}
         expected = [f for f in ctx.param("_expected", []) if f in filled]
         parts = []
         for f in expected:

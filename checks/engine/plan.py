@@ -69,10 +69,11 @@ def plan(cfg: Config, only: str | None = None) -> list[Planned]:
         raise ConfigError("\n".join(problems))
     planned = []
     for entity, ent in cfg.entities.items():
+        mapped = ent.mapped()
         for cid, cls in registry.items():
             check = cls()
             settings = cfg.check_settings(cid)
-            if not settings.enabled or not check.applies_to(entity, ent.mapped()):
+            if not settings.enabled or not check.applies_to(entity, mapped):
                 continue
             params = dict(params_of.get(cid, {}))
             params["_required"] = list(ent.required)
@@ -103,14 +104,15 @@ def not_planned(cfg: Config) -> list[tuple[str, str, str]]:
     """
     out = []
     for entity, ent in cfg.entities.items():
+        mapped = ent.mapped()
         for cid, cls in all_checks().items():
             check = cls()
             if entity not in check.entities:
                 continue
             if not cfg.check_settings(cid).enabled:
                 out.append((cid, entity, "disabled in the config"))
-            elif not check.applies_to(entity, ent.mapped()):
-                missing = [f for f in check.fields if f not in ent.mapped()]
+            elif not check.applies_to(entity, mapped):
+                missing = [f for f in check.fields if f not in mapped]
                 joined = (" or " if check.any_field else " and ").join(missing)
                 derived = [f for f in missing if f in DERIVED_FROM_STAGE]
                 hint = f" (or stage with {', '.join(DERIVED_FROM_STAGE[f] for f in derived)})" if derived else ""

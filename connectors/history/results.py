@@ -131,31 +131,16 @@ class Results(StorePart):
                   .join(results, results.c.run_id == runs.c.id).where(results.c.check_id == check_id))
         q = sa.select(results.c.entity, results.c.metrics).where(
             results.c.run_id == latest.scalar_subquery(), results.c.check_id == check_id)
-        out = {}
-        for entity, metrics in self._frame(q).itertuples(index=False):
-            try:
-                out[entity] = json.loads(metrics or "{}") or {}
-            except (TypeError, ValueError):
-                out[entity] = {}
-        return out
+        return {entity: _json_dict(metrics) for entity, metrics in self._frame(q).itertuples(index=False)}
 
     def fill_rates(self, source_name: str, entity: str) -> pd.DataFrame:
         """Each mapped field's fill rate over runs (completeness.expected's metrics): as_of, field, fill_rate."""
-        results, runs = schema.check_results, schema.runs
-        q = (sa.select(runs.c.as_of, results.c.metrics).join(runs, runs.c.id == results.c.run_id)
-             .where(runs.c.source_name == source_name, runs.c.status == "completed",
-                    results.c.check_id == "completeness.expected", results.c.entity == entity))
         rows = []
-        for as_of, metrics in self._frame(q).itertuples(index=False):
-            try:
-                values = json.loads(metrics or "{}") or {}
-            except (TypeError, ValueError):
-                values = {}
+        for as_of, values in self.metrics_series(source_name, "completeness.expected", entity)[
+                ["as_of", "metrics"]].itertuples(index=False):
             records = int(values.get("sum_records") or 0)
-            for key, filled in values.items():
-                if key.startswith("sum_filled:") and records:
-                    rows.append({"as_of": pd.Timestamp(as_of), "field": key.partition(":")[2],
-                                 "fill_rate": int(filled or 0) / records})
+            rows += [{"as_of": as_of, "field": key.partition(":")[2], "fill_rate": int(filled or 0) / records}
+                     for key, filled in values.items() if key.startswith("sum_filled:") and records]
         return pd.DataFrame(rows, columns=["as_of", "field", "fill_rate"])
 
     def freshness_metrics(self, source_name: str, entity: str,

@@ -14,6 +14,7 @@ import streamlit as st
 from checks.masking import mask_text
 from checks.profiling.columns import is_personal
 from connectors.history import FindingFilter
+from connectors.mapping import plain_columns
 from dashboard import access, charts, context, queries
 
 ctx = context.get()
@@ -43,7 +44,7 @@ st.subheader(f"Columns of table {ent.table}")
 prof = queries.table_profile(ctx.cfg.source_url(), ctx.cfg.source.schema_, min(ctx.cfg.source.statement_timeout_s, 60),
                              ent.table)
 unmasked = access.sees_all_unmasked(ctx.person)
-by_column = {c: f for f, m in ent.mapped().items() if isinstance(m, str) for c in [m]}
+by_column = {c: f for f, m in ent.mapped().items() for c in plain_columns(m)}
 rows = []
 for col in prof.columns.values():
     personal = is_personal(col) and not unmasked
