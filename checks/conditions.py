@@ -3,7 +3,9 @@
 A rule's `when` (`{stage: Closed Won}`, `{amount: {above: 0}}`, `{country: [US, CA]}`) and its
 bounds (`0`, `2020-01-01`, `now - 10 years`) are read here, once, for the config's validation and
 for the rule's evaluation alike, so a condition means the same wherever it is read. Text is
-compared as the CRM users read it: case and surrounding or repeated spaces ignored.
+compared as the CRM users read it: case and surrounding or repeated spaces ignored. The same forms
+compile to SQL predicates for the push-down engine (`dimensions.rules._certainly_holds`), which
+state only where Python would certainly agree.
 """
 
 from __future__ import annotations

@@ -34,6 +34,11 @@ _COMMON_TLDS = ("com", "net", "org", "edu", "gov", "mil", "int", "info", "biz", 
                 "xyz", "online", "site", "tech", "store", "shop", "email", "me", "tv", "us", "eu")
 
 
+def missing_text(label: str) -> Matches:
+    """A value that is blank or a null token as written, without surrounding space (`values.missing_values` is True)."""
+    return Matches(label, any_of(sorted(BLANK_OR_NULL - {""})))
+
+
 def filled_text(label: str) -> tuple:
     """A value that is not NULL, blank or a null token (`values.missing_values` is False for it)."""
     return Matches(label, _TRIMMED_ASCII), NotMatches(label, _NO_VALUE)

@@ -27,13 +27,21 @@ import numpy as np
 import pandas as pd
 
 from checks.base import Check, Outcome, failures
-from checks.conditions import compared_values, near_miss, normal_text, parse_bound, when_mask, within
+from checks.conditions import (
+    compared_values,
+    near_miss,
+    normal_text,
+    normal_value,
+    parse_bound,
+    when_mask,
+    within,
+)
 from checks.fields import shown, usable
-from checks.settled import filled_text
+from checks.settled import filled_text, missing_text
 from checks.values import as_keys, map_distinct, missing_values, to_datetime
 from connectors.mapping import KEY
 from connectors.models import RuleConfig
-from connectors.source.predicates import All, OneOf
+from connectors.source.predicates import All, Compares, FoldedNotIn, OneOf
 
 DEFAULT_DIMENSION = {"allowed_values": "accuracy", "pattern": "accuracy", "range": "accuracy",
                      "required": "completeness", "required_if": "completeness", "compare": "consistency",
@@ -63,14 +71,14 @@ class Rule(Check):
         self.description = rule.description or f"{rule.kind} rule on {', '.join(self.fields) or entity}"
 
     def settled(self, ctx):  # noqa: D102
-        """Where the database may settle a record: a filled value (required) or a listed one (allowed_values).
+        """Where the database may settle a record: filled, listed, or within bounds, as the kind asks.
 
-        A settled record must count as applicable as the rule counts it, so a `when` is compiled too,
-        as "certainly holds": each condition a value or a list, met by a value written exactly as the
-        config writes it (which the case- and space-blind comparison in Python also accepts). Records
-        it does not settle, whether the condition fails or holds in another spelling, go to Python.
+        Required kinds settle a filled value, allowed_values a listed one, range a typed number or
+        date within its bounds. A settled record must count as applicable as the rule counts it, so its `when` is compiled
+        too, as "certainly holds" (`_certainly_holds`). Records it does not settle, whether the
+        condition fails or holds in a form SQL cannot tell, go to Python.
         """
-        if self.kind not in ("required", "required_if", "allowed_values"):
+        if self.kind not in ("required", "required_if", "allowed_values", "range"):
             return None
         holds = _certainly_holds(self.rule.when, ctx)
         if holds is None:
@@ -78,9 +86,15 @@ class Rule(Check):
         cols = ctx.cols(self.rule.field)
         if self.kind in ("required", "required_if"):
             passes = tuple(p for fc in cols for p in filled_text(fc.label))
-        else:
+        elif self.kind == "allowed_values":
             listed = tuple(v for v in self.rule.values if not missing_values(pd.Series([v], dtype=object))[0])
             passes = tuple(OneOf(fc.label, listed) for fc in cols)
+        else:
+            bounds = {k: parse_bound(getattr(self.rule, k)) for k in _OPS if getattr(self.rule, k) is not None}
+            per_column = [_bounded(fc.label, bounds, ctx.now) for fc in cols]
+            if not bounds or any(c is None for c in per_column):
+                return None
+            passes = tuple(p for c in per_column for p in c)
         return All(holds + passes), len(cols)
 
     def evaluate(self, frame, ctx):  # noqa: D102
@@ -193,15 +207,53 @@ class Rule(Check):
         return Outcome(int(filled.sum()), failures(frame, bad, fc, shown(frame, fc, bad), reason, fix))
 
 
+_OPS = {"above": ">", "below": "<", "min": ">=", "max": "<="}
+_TRUE, _FALSE = ("1", "true", "t", "yes", "y"), ("0", "false", "f", "no", "n")  # as the CRM writes flags
+
+
 def _certainly_holds(when: dict | None, ctx) -> tuple | None:
-    """Predicates under which `when` certainly holds (() without one); None when a test cannot be stated."""
+    """Predicates under which `when` certainly holds, as Python reads it (`conditions.when_mask`); () without one.
+
+    A value or a list holds for the value written exactly so; a flag for its usual spellings in
+    lower case; `not` for printable ASCII text folded as Python folds it; `filled` for a filled value
+    or a blank or null token as written; bounds for a typed number or date. What a predicate leaves
+    out goes to Python. None when a condition cannot be stated at all (a mix of number and date bounds).
+    """
     parts = []
     for name, test in (when or {}).items():
-        values = test if isinstance(test, list) else [test]
-        if any(isinstance(v, (dict, bool, list)) or v is None for v in values) or not ctx.cols(name):
+        if not ctx.cols(name):
             return None
-        parts.append(OneOf(ctx.cols(name)[0].label, tuple(str(v) for v in values)))
+        label = ctx.cols(name)[0].label
+        if isinstance(test, bool):
+            parts.append(OneOf(label, _TRUE if test else _FALSE))
+        elif not isinstance(test, dict):
+            values = test if isinstance(test, list) else [test]
+            if any(isinstance(v, (dict, list, bool)) or v is None for v in values):
+                return None
+            parts.append(OneOf(label, tuple(str(v) for v in values)))
+        else:
+            if "not" in test:
+                excluded = test["not"] if isinstance(test["not"], list) else [test["not"]]
+                parts.append(FoldedNotIn(label, tuple(normal_value(v) for v in excluded)))
+            if "filled" in test:
+                parts += list(filled_text(label)) if test["filled"] else [missing_text(label)]
+            bounds = {k: parse_bound(test[k]) for k in _OPS if k in test}
+            compares = _bounded(label, bounds, ctx.now)
+            if compares is None:
+                return None
+            parts += compares
     return tuple(parts)
+
+
+def _bounded(label: str, bounds: dict, now) -> list | None:
+    """`Compares` predicates for bounds (by test name), all numbers or all dates; None for a mix."""
+    if len({b.is_date for b in bounds.values()}) > 1:
+        return None
+    out = []
+    for test, bound in bounds.items():
+        value = bound.at(now)
+        out.append(Compares(label, _OPS[test], value.to_pydatetime() if isinstance(value, pd.Timestamp) else value))
+    return out
 
 
 def _said_when(when: dict) -> str:

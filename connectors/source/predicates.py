@@ -7,7 +7,7 @@ true for a record the check would fail — but need not be complete: a record it
 costs a look in Python.
 
 Predicates are a small expression tree (`Matches`, `NotMatches`, `Lacks`, `NotBefore`, `InKeys`, `AtMost`, `OneOf`,
-`All`) rendered per
+`FoldedNotIn`, `Compares`, `All`) rendered per
 dialect, never text translated from one dialect to another: regular-expression matching differs
 in name, anchoring, case folding and escaping between engines (MariaDB folds case under its
 default collations, Snowflake's REGEXP_LIKE is anchored, DuckDB's regexp_matches is not, MySQL
@@ -19,6 +19,7 @@ is matched as its text form.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -107,15 +108,43 @@ class OneOf:
 
 
 @dataclass(frozen=True)
+class FoldedNotIn:
+    """The value of column `label` is printable ASCII text whose folded form is none of `folded`.
+
+    Folded: trimmed, runs of spaces as one, lower case, which is what Python's
+    `" ".join(v.split()).casefold()` gives for such a text. Rendered for DuckDB only.
+    """
+
+    label: str
+    folded: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Compares:
+    """The value of column `label` is a typed number (or a typed date, for a datetime `value`) and `op` `value`.
+
+    Rendered for DuckDB only, where the column's type is known (`typeof`): text that reads as a
+    number or a date is left to Python, which parses it as pandas does.
+    """
+
+    label: str
+    op: str  # one of >, >=, <, <=
+    value: float | datetime
+
+
+@dataclass(frozen=True)
 class All:
     """Every part holds."""
 
     parts: tuple
 
 
-Predicate = Matches | NotMatches | Lacks | NotBefore | InKeys | AtMost | OneOf | All
+Predicate = Matches | NotMatches | Lacks | NotBefore | InKeys | AtMost | OneOf | FoldedNotIn | Compares | All
 # DuckDB type names of the columns a `NotBefore` may compare (the scanner's dates and timestamps).
 _DATE_TYPES = ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS")
+# DuckDB type names of the columns a `Compares` reads as numbers.
+_NUMBER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                 "UBIGINT", "FLOAT", "DOUBLE")
 NOTHING = "(1 = 0)"  # what a predicate a dialect cannot state renders as: it settles no record
 
 
@@ -230,6 +259,28 @@ def render(predicate: Predicate, dialect: str) -> str:
         column = _column(predicate.label, dialect)
         listed = ", ".join(literal(v, dialect) for v in predicate.values)
         return f"(typeof({column}) = 'VARCHAR' AND {column} IN ({listed}))"
+    if isinstance(predicate, FoldedNotIn):
+        if dialect != "duckdb":
+            return NOTHING
+        column = _column(predicate.label, dialect)
+        folded = f"lower(regexp_replace(trim({column}), ' +', ' ', 'g'))"
+        listed = ", ".join(literal(v, dialect) for v in predicate.folded) or "NULL"
+        return (f"(typeof({column}) = 'VARCHAR' AND regexp_full_match({column}, '[ -~]*') "
+                f"AND {folded} NOT IN ({listed}))")
+    if isinstance(predicate, Compares):
+        finite = isinstance(predicate.value, datetime) or math.isfinite(float(predicate.value))
+        if dialect != "duckdb" or predicate.op not in (">", ">=", "<", "<=") or not finite:
+            return NOTHING
+        column = _column(predicate.label, dialect)
+        if isinstance(predicate.value, datetime):
+            types = ", ".join(_literal(t, dialect) for t in _DATE_TYPES)
+            when = predicate.value.strftime("%Y-%m-%d %H:%M:%S.%f")
+            return (f"(typeof({column}) IN ({types}) AND TRY_CAST({column} AS TIMESTAMP) < TIMESTAMP '2200-01-01' "
+                    f"AND TRY_CAST({column} AS TIMESTAMP) >= TIMESTAMP '1900-01-01' "
+                    f"AND TRY_CAST({column} AS TIMESTAMP) {predicate.op} TIMESTAMP '{when}')")
+        types = ", ".join(_literal(t, dialect) for t in _NUMBER_TYPES)
+        typed = f"(typeof({column}) IN ({types}) OR typeof({column}) LIKE 'DECIMAL(%')"
+        return f"({typed} AND CAST({column} AS DOUBLE) {predicate.op} {float(predicate.value)!r})"
     if isinstance(predicate, AtMost):
         return f"({_length(predicate.label, dialect)} <= {int(predicate.length)})"
     if isinstance(predicate, All):

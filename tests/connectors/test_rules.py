@@ -265,9 +265,21 @@ def test_rules_the_database_settles_find_what_the_row_engine_finds(crm, tmp_path
                          {"id": "enterprise_owner", "kind": "required_if", "field": "owner_id",
                           "when": {"tier": "Enterprise"}},
                          {"id": "enterprise_industry", "kind": "allowed_values", "field": "industry",
-                          "values": ["Retail", "Banking"], "when": {"tier": ["Enterprise", "SMB"]}}],
-             "opportunity": []}
-    only = "rule.industry_picklist,rule.name_required,rule.tier_values,rule.enterprise_owner,rule.enterprise_industry"
+                          "values": ["Retail", "Banking"], "when": {"tier": ["Enterprise", "SMB"]}},
+                         {"id": "recent_owner", "kind": "required_if", "field": "owner_id",
+                          "when": {"created_at": {"min": "2024-06-01"}}},
+                         {"id": "not_smb_owner", "kind": "required_if", "field": "owner_id",
+                          "when": {"tier": {"not": "smb"}}},
+                         {"id": "known_region", "kind": "allowed_values", "field": "region",
+                          "values": ["EMEA", "AMER", "APAC"], "when": {"industry": {"filled": True}}},
+                         {"id": "no_industry_owner", "kind": "required_if", "field": "owner_id",
+                          "when": {"industry": {"filled": False}}},
+                         {"id": "created_range", "kind": "range", "field": "created_at", "min": "2024-06-01",
+                          "max": "now"}],
+             "opportunity": [RULES["opportunity"][0],
+                             {"id": "amount_bounded", "kind": "range", "field": "amount", "min": 0, "max": 50,
+                              "when": {"amount": {"filled": True}, "stage": {"not": "closed won"}}}]}
+    only = ",".join(f"rule.{r['id']}" for ent in rules.values() for r in ent)
     runs = {}
     for mode in ("never", "always", "auto"):
         history = f"sqlite:///{tmp_path / (mode + '.db')}"
@@ -279,7 +291,8 @@ def test_rules_the_database_settles_find_what_the_row_engine_finds(crm, tmp_path
     columns = ["check_id", "record_key", "value", "reason", "suggestion"]
     expected = runs["never"]
     assert set(expected.findings.check_id) == {"rule.industry_picklist", "rule.tier_values", "rule.enterprise_owner",
-                                               "rule.enterprise_industry"}
+                                               "rule.enterprise_industry", "rule.not_smb_owner", "rule.known_region",
+                                               "rule.created_range", "rule.won_amount", "rule.amount_bounded"}
     for mode in ("always", "auto"):
         pushed = runs[mode]
         assert (pushed.check_results[keys].sort_values(keys).reset_index(drop=True)
