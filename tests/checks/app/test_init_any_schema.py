@@ -99,6 +99,8 @@ def test_init_maps_a_schema_no_preset_knows(tmp_path, style):
     rules = {r["kind"] for r in contact["rules"]}
     assert "allowed_values" in rules and all(r["suggested"] for r in contact["rules"])
     assert "email" in contact["expected"]  # 92% filled: expected, not required
+    assert {"first_name", "last_name", "phone", "country"} <= set(contact["required"])  # 100% filled: required
+    assert "email" not in contact["required"]
 
 
 def test_a_generic_table_without_a_deleted_column_gets_no_soft_delete(tmp_path):
