@@ -149,6 +149,23 @@ class Check:
     # Entity checks comparing this run with the previous one read their own metrics of the newest
     # completed run from `Context.shared["previous"][id][entity]` (the engine reads them first).
     compares_previous: ClassVar[bool] = False
+    # How sure the check is that its suggestion is the value the field should hold (0–1); None when
+    # its suggestion is advice for a person (merge, follow up), not a value a fix package may write.
+    fix_confidence: ClassVar[float | None] = None
+
+    def fix_changes(self, failure: dict[str, Any], record: pd.Series, ctx: Context) -> dict[str, Any]:
+        """The values a fix package writes for one failure: frame column label → new value.
+
+        `failure` is a row of the check's failures, `record` the record's current values by frame
+        label. By default the suggestion goes into the failing column; a check whose fix moves
+        values between columns (swapped names) says so here.
+        """
+        suggestion = failure.get("suggestion")
+        if suggestion is None or suggestion != suggestion:  # none, or NaN where frames were stacked
+            return {}
+        labels = [fc.label for fcs in ctx.columns.values() for fc in fcs
+                  if fc.field == failure["field"] and fc.column == failure["column_name"]]
+        return {labels[0]: suggestion} if labels else {}
 
     def applies_to(self, entity: str, mapped: Iterable[str]) -> bool:
         """Whether the check can run on this entity with these mapped fields."""

@@ -203,6 +203,22 @@ class EntityQuery:
 
         return for_range
 
+    def keys_select(self, fields: Iterable[str]):
+        """Like `select`, for the live records with the given keys: keys → (SQL, parameters).
+
+        Each key is a bound parameter (`:k0, :k1 …`), never text in the SQL; pass keys of the key
+        column's type (a database compares an integer column with text differently, or not at all).
+        """
+        sql, _ = self.select(fields)
+        key = self._col(self.cfg.key)
+        glue = " AND " if self.where() else " WHERE "
+
+        def for_keys(keys: list) -> tuple[str, dict]:
+            params = {f"k{i}": k for i, k in enumerate(keys)}
+            return f"{sql}{glue}{key} IN ({', '.join(':' + name for name in params) or 'NULL'})", params
+
+        return for_keys
+
     def count_sql(self) -> str:
         """SQL counting the entity's live rows."""
         return f"SELECT COUNT(*) FROM {self.source.table_ref(self.cfg.table)}{self.where()}"

@@ -49,6 +49,7 @@ class EmailSyntax(Check):
     """
 
     id = "accuracy.email_syntax"
+    fix_confidence = 0.7  # a repaired address is deliverable, but may not be the person's
     dimension = "accuracy"
     entities = PEOPLE
     fields = ("email",)
@@ -155,6 +156,7 @@ class EmailDomainTypo(_EmailKind):
     """
 
     id = "accuracy.email_domain_typo"
+    fix_confidence = 0.8  # one or two edits from a common provider: very likely, not certain
     reason = "mail domain looks like a typo"
 
     def flag(self, values, parts):  # noqa: D102
@@ -243,6 +245,7 @@ class PostalFormat(Check):
     """
 
     id = "accuracy.postal_format"
+    fix_confidence = 0.9  # only a code that matches once its zeros are restored gets a fix
     dimension = "accuracy"
     entities = ("contact", "lead", "account")
     fields = ("postal_code", "country")
@@ -444,6 +447,7 @@ class Mojibake(Check):
     """
 
     id = "accuracy.mojibake"
+    fix_confidence = 0.9  # ftfy repairs only what a known mis-decoding produced
     dimension = "accuracy"
     entities = ("contact", "lead", "account", "user")
     fields = ("first_name", "last_name", "name", "company", "city", "street", "title")
@@ -478,6 +482,7 @@ class SwappedNames(_NameCheck):
     """
 
     id = "accuracy.swapped_names"
+    fix_confidence = 0.7  # judged from name lists: a surname can be a given name too
     fields = ("first_name", "last_name")
     any_field = False
 
@@ -499,6 +504,11 @@ class SwappedNames(_NameCheck):
         value = (first.fillna("") + " " + last.fillna("")).reindex(frame.index)
         reason = "first and last name look swapped"
         return Outcome(int(applicable.sum()), failures(frame, swapped, f, value, reason, fix))
+
+    def fix_changes(self, failure, record, ctx):  # noqa: D102
+        # The fix moves each name into the other's column (the suggestion shows both as one text).
+        f, lcol = ctx.cols("first_name")[0], ctx.cols("last_name")[0]
+        return {f.label: str(record[lcol.label]).strip(), lcol.label: str(record[f.label]).strip()}
 
 
 @register

@@ -35,6 +35,7 @@ class PhoneE164(Check):
     """
 
     id = "consistency.phone_e164"
+    fix_confidence = 0.9  # the same number, parsed with the record's country
     dimension = "consistency"
     entities = (*PEOPLE, "account")
     fields = ("phone",)
@@ -61,6 +62,7 @@ class CountryIso(Check):
     """
 
     id = "consistency.country_iso"
+    fix_confidence = 0.95  # only countries pycountry or the alias map recognise get a code
     dimension = "consistency"
     entities = ("contact", "lead", "account")
     fields = ("country",)
@@ -90,6 +92,7 @@ class NameCasing(Check):
     """
 
     id = "consistency.name_casing"
+    fix_confidence = 0.75  # proper case is a guess for names such as McDonald or van der Berg
     dimension = "consistency"
     entities = PEOPLE
     fields = ("first_name", "last_name")
@@ -114,6 +117,7 @@ class CompanyCasing(Check):
     """
 
     id = "consistency.company_casing"
+    fix_confidence = 0.6  # title case misses acronyms and brand spellings (IBM, eBay)
     dimension = "consistency"
     entities = ("account", "lead")
     fields = ("name", "company")
@@ -160,6 +164,7 @@ class Whitespace(Check):
     """
 
     id = "consistency.whitespace"
+    fix_confidence = 0.99  # trimming and collapsing spaces changes nothing else
     dimension = "consistency"
     entities = (*PEOPLE, "account", "opportunity")
     fields = ("first_name", "last_name", "name", "company", "city", "street", "title")
@@ -192,6 +197,7 @@ class EmailCase(Check):
     """
 
     id = "consistency.email_case"
+    fix_confidence = 0.95  # mail systems treat addresses case-insensitively in practice
     dimension = "consistency"
     entities = PEOPLE
     fields = ("email",)

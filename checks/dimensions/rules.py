@@ -68,6 +68,8 @@ class Rule(Check):
         self.severity, self.weight = rule.severity, rule.weight
         self.scope = "entity" if rule.kind == "unique" else "row"
         self.lookups = ("rule_keys",) if rule.kind in ("reference", "sql") else ()
+        # A near-miss of a picklist value (case, spaces, one typo) is fixed to the listed value.
+        self.fix_confidence = 0.9 if rule.kind == "allowed_values" else None
         self.description = rule.description or f"{rule.kind} rule on {', '.join(self.fields) or entity}"
 
     def settled(self, ctx):  # noqa: D102

@@ -1,0 +1,1 @@
+"""Fixes a steward can apply: proposals judged against the CRM as it is now."""
