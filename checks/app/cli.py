@@ -268,45 +268,19 @@ def fixes(config: ConfigOpt,
     The CRM is only read: the current values are read when the package is made, and the package is
     applied with the CRM's own import tool (or, for sql, by a DBA).
     """
-    import pandas as pd
-
-    from checks.app.export import build_worklist
-    from checks.app.fix_package import FORMATS, build_package, outcome_table, write_package
-    from checks.engine.run import open_checked_source
-    from checks.fixes.proposals import propose
+    from checks.app.fix_package import make_package, write_package
     from connectors.history.audit import cli_actor
 
-    fmt = fmt.lower()
-    if fmt not in FORMATS:
-        raise CleanCRMError(f"--format: {fmt!r} is not a package format; use {', '.join(FORMATS)}")
     if (out / "manifest.json").exists():
         raise CleanCRMError(f"--out: {out} holds a fix package already; choose a new folder")
     cfg, store = _history(config)
     run_id = store.runs.resolve(run_ref, cfg.name)
-    run = store.runs.list(cfg.name).set_index("id").loc[run_id]
-    work = build_worklist(store, run_id, check=check, entity=entity, owner=owner)
-    if not len(work):
-        raise CleanCRMError(f"--run {run_id}: no findings match these filters; `cleancrm findings` lists them")
-    source = open_checked_source(cfg)
-    try:
-        # Judged as of the run, so that a check that reads the date agrees with the run's findings.
-        as_of = pd.Timestamp(run["as_of"]).to_pydatetime()
-        proposed = propose(cfg, source, work, min_confidence=min_confidence, now=as_of)
-        filters = {k: v for k, v in (("check", check), ("entity", entity), ("owner", owner)) if v}
-        files = build_package(cfg, source, proposed, fmt, run={"id": run_id, "as_of": str(run["as_of"]),
-                                                               "config_hash": run["config_hash"] or ""},
-                              filters=filters, min_confidence=min_confidence, created_by=cli_actor())
-    finally:
-        source.close()
-    write_package(files, out)
-    manifest = json.loads(files["manifest.json"])
-    store.audit.record(cfg.name, cli_actor(), "fix_package",
-                       {"package": manifest["package_id"], "run": run_id, "format": fmt, "out": str(out), **filters},
-                       records=sum(e["apply_records"] for e in manifest["entities"].values()))
-    table = outcome_table(proposed)
-    typer.echo(f"Fix package {manifest['package_id']} written to {out}")
-    typer.echo(table.to_string(index=False))
-    for name, info in manifest["entities"].items():
+    package = make_package(cfg, store, run_id, fmt.lower(), created_by=cli_actor(), check=check, entity=entity,
+                           owner=owner, min_confidence=min_confidence, audit={"out": str(out)})
+    write_package(package.files, out)
+    typer.echo(f"Fix package {package.manifest['package_id']} written to {out}")
+    typer.echo(package.outcomes.to_string(index=False))
+    for name, info in package.manifest["entities"].items():
         typer.echo(f"{name}: {info['apply_records']} records to update ({info['apply_changes']} values), "
                    f"{info['review_changes']} for review")
     typer.echo(f"Apply: see {out / 'README.txt'}; undo with the rollback files.")

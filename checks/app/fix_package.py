@@ -27,6 +27,7 @@ import hashlib
 import io
 import json
 import re
+import zipfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -34,9 +35,10 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
-from checks.app.export import starts_formula, write_export
+from checks.app.export import build_worklist, starts_formula, write_export
 from checks.config import Config
-from checks.fixes.proposals import APPLY, REVIEW, Change, EntityFixes
+from checks.engine.run import open_checked_source
+from checks.fixes.proposals import APPLY, DEFAULT_MIN_CONFIDENCE, REVIEW, Change, EntityFixes, propose
 from connectors.errors import CleanCRMError
 from connectors.source import Source
 
@@ -271,3 +273,53 @@ def write_package(files: dict[str, bytes], out: Path) -> None:
         raise CleanCRMError(f"--out: {out} holds a fix package already; choose a new folder")
     for name, data in files.items():
         (out / name).write_bytes(data)
+
+
+@dataclass
+class Package:
+    """A fix package made for a run: its files by name, its manifest, and what became of each finding."""
+
+    files: dict[str, bytes]
+    manifest: dict
+    outcomes: pd.DataFrame  # outcome_table: per check and entity
+
+    def zip_bytes(self) -> bytes:
+        """The package as one zip, its files in a folder named after the package."""
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, data in self.files.items():
+                archive.writestr(f"{self.manifest['package_id']}/{name}", data)
+        return buf.getvalue()
+
+
+def make_package(cfg: Config, store, run_id: int, fmt: str, *, created_by: str, check=None, entity=None, owner=None,
+                 min_confidence: float = DEFAULT_MIN_CONFIDENCE, audit: dict | None = None) -> Package:
+    """The fix package of a run's findings matching the filters (one value or a list each).
+
+    One code path for the CLI and the dashboard. Reads the CRM (read-only) and records the package
+    in the audit log.
+
+    Raises CleanCRMError for an unknown format or when no finding matches.
+    """
+    if fmt not in FORMATS:
+        raise CleanCRMError(f"--format: {fmt!r} is not a package format; use {', '.join(FORMATS)}")
+    run = store.runs.list(cfg.name).set_index("id").loc[run_id]
+    work = build_worklist(store, run_id, check=check, entity=entity, owner=owner)
+    if not len(work):
+        raise CleanCRMError(f"--run {run_id}: no findings match these filters; `cleancrm findings` lists them")
+    filters = {k: v for k, v in (("check", check), ("entity", entity), ("owner", owner)) if v}
+    source = open_checked_source(cfg)
+    try:
+        # Judged as of the run, so that a check that reads the date agrees with the run's findings.
+        proposed = propose(cfg, source, work, min_confidence=min_confidence,
+                           now=pd.Timestamp(run["as_of"]).to_pydatetime())
+        files = build_package(cfg, source, proposed, fmt, run={"id": run_id, "as_of": str(run["as_of"]),
+                                                               "config_hash": run["config_hash"] or ""},
+                              filters=filters, min_confidence=min_confidence, created_by=created_by)
+    finally:
+        source.close()
+    manifest = json.loads(files["manifest.json"])
+    store.audit.record(cfg.name, created_by, "fix_package",
+                       {"package": manifest["package_id"], "run": run_id, "format": fmt, **filters, **(audit or {})},
+                       records=sum(e["apply_records"] for e in manifest["entities"].values()))
+    return Package(files, manifest, outcome_table(proposed))
