@@ -56,6 +56,15 @@ def text(series: pd.Series) -> pd.Series:
     return pd.Series(values, index=series.index, dtype=object)
 
 
+def value_text(value) -> str | None:
+    """One value as text to store or compare (a fix's old and new value): None for a null, `5` for 5.0."""
+    if is_null(value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return value if type(value) is str else as_text(value)
+
+
 def missing_values(uniques: pd.Series) -> np.ndarray:
     """Per distinct non-null value: blank or a null token."""
     # `is_missing` on a text, inlined: this runs once per distinct value of every text column.

@@ -219,6 +219,17 @@ class EntityQuery:
 
         return for_keys
 
+    def typed_keys(self, keys: Iterable[str]) -> list:
+        """Record keys (as text) as the key column's type, to bind in `keys_select`: integers for an integer key."""
+        kind = self.source.column_types(self.cfg.table).get(self.cfg.key)
+        try:
+            is_int = kind is not None and kind.python_type is int
+        except NotImplementedError:  # a dialect type without a Python equivalent: compare as text
+            is_int = False
+        if is_int:
+            return [int(k) for k in keys if str(k).lstrip("-").isdigit()]
+        return list(keys)
+
     def count_sql(self) -> str:
         """SQL counting the entity's live rows."""
         return f"SELECT COUNT(*) FROM {self.source.table_ref(self.cfg.table)}{self.where()}"

@@ -318,7 +318,9 @@ def _emit(frame, fmt: str, out: Path | None) -> None:
 def compare(config: ConfigOpt, run_a: Annotated[str, typer.Argument(help="Earlier run id.")],
             run_b: Annotated[str, typer.Argument(help="Later run id or 'latest'.")],
             fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table") -> None:
-    """Per check: records fixed, still failing and newly failing between two runs."""
+    """Per check: records fixed, still failing and newly failing between two runs; and what became of fix packages."""
+    from checks.engine.fix_tracking import status_tables
+
     cfg, store = _history(config)
     a, b = store.runs.resolve(run_a, cfg.name), store.runs.resolve(run_b, cfg.name)
     table = store.findings.compare(a, b)
@@ -331,6 +333,11 @@ def compare(config: ConfigOpt, run_a: Annotated[str, typer.Argument(help="Earlie
         typer.echo(table.to_string(index=False) if len(table) else "no findings in either run")
         typer.echo(f"Total: fixed {int(table.fixed.sum())}, still failing {int(table.still_failing.sum())}, "
                    f"newly failing {int(table.newly_failing.sum())}")
+        values, records = status_tables(store.fix_packages.status(b))
+        if len(values) or len(records):
+            typer.echo(f"\nFix packages, as run {b} found them:")
+            typer.echo(values.to_string(index=False))
+            typer.echo(records.to_string(index=False))
 
 
 @app.command()

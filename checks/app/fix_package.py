@@ -27,6 +27,7 @@ import hashlib
 import io
 import json
 import re
+import secrets
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -39,6 +40,7 @@ from checks.app.export import build_worklist, starts_formula, write_export
 from checks.config import Config
 from checks.engine.run import open_checked_source
 from checks.fixes.proposals import APPLY, DEFAULT_MIN_CONFIDENCE, REVIEW, Change, EntityFixes, propose
+from checks.values import value_text
 from connectors.errors import CleanCRMError
 from connectors.source import Source
 
@@ -205,7 +207,8 @@ def build_package(cfg: Config, source: Source, fixes: list[EntityFixes], fmt_nam
     fmt = FORMATS[fmt_name]
     guard_formulas(fixes)
     created = datetime.now(UTC).replace(microsecond=0)
-    package_id = f"{cfg.name}-run{run['id']}-{created.strftime('%Y%m%dT%H%M%SZ')}"
+    # The time tells packages apart for people; the random tail for the history, within one second.
+    package_id = f"{cfg.name}-run{run['id']}-{created.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
     files: dict[str, bytes] = {}
     entities = {}
     for ent in fixes:
@@ -275,6 +278,14 @@ def write_package(files: dict[str, bytes], out: Path) -> None:
         (out / name).write_bytes(data)
 
 
+def applied_changes(fixes: list[EntityFixes]) -> pd.DataFrame:
+    """The changes of the apply files, as the history keeps them (values as text)."""
+    return pd.DataFrame([{"entity": c.entity, "record_key": c.record_key, "column_name": c.column, "field": c.field,
+                          "old_value": value_text(c.current), "new_value": value_text(c.proposed),
+                          "checks": "; ".join(c.checks)} for ent in fixes for c in ent.changes if not c.review],
+                        columns=["entity", "record_key", "column_name", "field", "old_value", "new_value", "checks"])
+
+
 @dataclass
 class Package:
     """A fix package made for a run: its files by name, its manifest, and what became of each finding."""
@@ -319,6 +330,8 @@ def make_package(cfg: Config, store, run_id: int, fmt: str, *, created_by: str, 
     finally:
         source.close()
     manifest = json.loads(files["manifest.json"])
+    # Kept in the history, so that the next runs can tell which of its changes were made.
+    store.fix_packages.record(cfg.name, manifest, applied_changes(proposed), created_by)
     store.audit.record(cfg.name, created_by, "fix_package",
                        {"package": manifest["package_id"], "run": run_id, "format": fmt, **filters, **(audit or {})},
                        records=sum(e["apply_records"] for e in manifest["entities"].values()))

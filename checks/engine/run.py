@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from checks import __version__
 from checks.config import Config
+from checks.engine.fix_tracking import track_packages
 from checks.engine.measure import Progress, RunResult, measure
 from checks.engine.plan import not_planned, plan
 from checks.engine.stages import Stages
@@ -140,6 +141,9 @@ def run_checks(cfg: Config, *, now: datetime | None = None, only: str | None = N
                 with stages.timed("store"):
                     store.runs.complete(run_id, for_history(result, cfg.history.mask_fields),
                                         fingerprint(source, tables))
+            if not only:  # a partial run cannot tell a fix's findings from the checks it left out
+                with stages.timed("fix packages"):
+                    warnings += track_packages(cfg, source, store, run_id)
     finally:
         source.close()
     skipped = [] if only else not_planned(cfg)

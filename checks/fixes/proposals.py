@@ -100,24 +100,13 @@ class _EntityProposer:
         columns: dict[str, list] = {}
         for fc in cols:
             columns.setdefault(fc.field, []).append(fc)
-        typed = self._typed_keys(keys)
+        typed = self.query.typed_keys(keys)
         frames = []
         for start in range(0, len(typed), KEYS_PER_READ):
             frames.append(self.source.read_frame(*for_keys(typed[start:start + KEYS_PER_READ])))
         frames = [f for f in frames if len(f)]
         frame = prepare_chunk(pd.concat(frames, ignore_index=True)) if frames else pd.DataFrame(columns=[KEY])
         return frame, columns
-
-    def _typed_keys(self, keys: list[str]) -> list:
-        """Keys as the key column's type: integer keys bound as integers, the others as text."""
-        kind = self.source.column_types(self.ent.table).get(self.ent.key)
-        try:
-            is_int = kind is not None and kind.python_type is int
-        except NotImplementedError:
-            is_int = False
-        if is_int:
-            return [int(k) for k in keys if str(k).lstrip("-").isdigit()]
-        return list(keys)
 
     def _writable(self, columns: dict[str, list]) -> dict[str, str | None]:
         """Frame label → why a fix cannot be written there (None: a plain text column of the table)."""

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.dialects.mysql import LONGBLOB
 
@@ -137,6 +138,8 @@ cluster_decisions = Table(
     Column("decided_at", DateTime, nullable=False),
     Column("decided_by", String(200)),
     Column("note", Text),
+    # Revision 0005: the cluster's members when it was decided, so the decision holds for each pair.
+    Column("member_keys", Text, doc="JSON list of the record keys of the cluster decided."),
 )
 
 run_locks = Table(
@@ -187,4 +190,44 @@ result_segments = Table(
     Column("token", String(32), nullable=False, doc="Random per segment: tells a cached copy from a rewritten one."),
     Column("data", LargeBinary().with_variant(LONGBLOB(), "mysql", "mariadb"), nullable=False,
            doc="The rows as a zstd-compressed Parquet file."),
+)
+
+# Revision 0005: fix packages, the changes they propose, and what each later run found of them.
+fix_packages = Table(
+    "fix_packages", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("package_id", String(200), nullable=False),
+    Column("source_name", String(200), nullable=False),
+    Column("run_id", Integer, nullable=False, doc="The run whose findings the package fixes."),
+    Column("created_at", DateTime, nullable=False),
+    Column("created_by", String(200)),
+    Column("format", String(20), nullable=False),
+    Column("manifest", Text, doc="The package's manifest.json."),
+    Column("applied_run_id", Integer, doc="The first later run that found any of its changes made."),
+    Index("ix_fix_packages_source", "source_name", "id"),
+    UniqueConstraint("package_id", name="uq_fix_packages_package_id"),
+)
+
+fix_changes = Table(
+    "fix_changes", metadata,
+    Column("package", Integer, ForeignKey("fix_packages.id", ondelete="CASCADE"), primary_key=True),
+    Column("entity", String(40), primary_key=True),
+    Column("record_key", String(200), primary_key=True),
+    Column("column_name", String(200), primary_key=True),
+    Column("field", String(100), nullable=False),
+    Column("old_value", Text, doc="The value read from the CRM when the package was made."),
+    Column("new_value", Text, doc="The value the apply file sets."),
+    Column("checks", Text, doc="The checks whose findings the change fixes, `; `-separated."),
+    Column("status", String(30), doc="What the newest run after the package found (fix_tracking.STATUSES)."),
+    Column("applied_run_id", Integer, doc="The first run that found the change as proposed."),
+)
+
+fix_status = Table(
+    "fix_status", metadata,
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("package", Integer, ForeignKey("fix_packages.id", ondelete="CASCADE"), primary_key=True),
+    Column("entity", String(40), primary_key=True),
+    Column("field", String(100), primary_key=True, doc="A field, or `(records)` for counts of records."),
+    Column("status", String(30), primary_key=True),
+    Column("count", Integer, nullable=False),
 )

@@ -12,7 +12,8 @@ reading and writing its own tables on the shared engine:
 - `heartbeats`: the schedulers' beats;
 - `alert_state`: which alert rules fire, claimed before a message goes out;
 - `annotations`: interventions to mark on trend charts;
-- `audit`: who exported, decided, ran or signed in, when, on how many records.
+- `audit`: who exported, decided, ran or signed in, when, on how many records;
+- `fix_packages`: the fix packages made, and what each later run found of their changes.
 
 Nothing else touches the history tables.
 
@@ -37,6 +38,7 @@ from connectors.history.audit import Audit
 from connectors.history.clusters import Clusters
 from connectors.history.decisions import Decisions
 from connectors.history.findings import Findings
+from connectors.history.fix_packages import FixPackages
 from connectors.history.heartbeats import Heartbeats
 from connectors.history.locks import Locks
 from connectors.history.part import short_error
@@ -82,6 +84,8 @@ class HistoryStore:
         heartbeats: Scheduler heartbeats (`Heartbeats`).
         alert_state: Alert rule state (`AlertState`).
         annotations: Interventions (`Annotations`).
+        audit: The audit log (`Audit`).
+        fix_packages: Fix packages and what later runs found of them (`FixPackages`).
 
     Raises:
         HistoryError: The database cannot be opened or migrated.
@@ -114,6 +118,7 @@ class HistoryStore:
         self.alert_state = AlertState(self.engine)
         self.annotations = Annotations(self.engine)
         self.audit = Audit(self.engine)
+        self.fix_packages = FixPackages(self.engine)
 
     # -- schema ---------------------------------------------------------------------------------
     def alembic_config(self) -> AlembicConfig:

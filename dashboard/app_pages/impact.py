@@ -7,6 +7,7 @@ from datetime import datetime, time
 import pandas as pd
 import streamlit as st
 
+from checks.engine.fix_tracking import status_tables
 from dashboard import access, charts, context, downloads, gate, logic, queries
 
 ctx = context.get()
@@ -119,6 +120,15 @@ else:
                                 "fixed": st.column_config.NumberColumn("Fixed", format="%d"),
                                 "still_failing": st.column_config.NumberColumn("Still failing", format="%d"),
                                 "newly_failing": st.column_config.NumberColumn("Newly failing", format="%d")})
+fix_values, fix_records = status_tables(queries.store(url).fix_packages.status(int(run_b)))
+if len(fix_values) or len(fix_records):
+    st.subheader("Fix packages")
+    st.caption(f"What run {labels[run_b]} found of each fix package made before it: the findings it targeted, "
+               "and each change read back from the CRM.")
+    st.dataframe(fix_records, hide_index=True, width="stretch", key="impact_fix_records",
+                 column_config={"package_id": "Package", "entity": "Entity"})
+    st.dataframe(fix_values, hide_index=True, width="stretch", key="impact_fix_values",
+                 column_config={"package_id": "Package", "entity": "Entity", "field": "Field"})
 export = dims.assign(check_id="(all)", entity="(all)").rename(
     columns={"before": "score_before", "after": "score_after", "change": "score_change"})
 export = export.reindex(columns=table.columns.tolist() or export.columns.tolist())
