@@ -457,6 +457,52 @@ def duplicates(config: ConfigOpt, run_ref: Annotated[str, typer.Option("--run", 
 
 @app.command()
 @_guard
+def decide(config: ConfigOpt, cluster: Annotated[str, typer.Argument(help="Cluster id (from `cleancrm duplicates`).")],
+           decision: Annotated[str, typer.Argument(help="not_duplicate or confirmed.")],
+           note: Annotated[str | None, typer.Option(help="Why, for the next steward.")] = None,
+           run_ref: Annotated[str, typer.Option("--run", help="The run whose cluster it is: id or 'latest'.")] = "latest",
+           ) -> None:
+    """Decide a duplicate cluster: `not_duplicate` keeps its records apart in every duplicate check, `confirmed` marks it."""
+    from connectors.history.audit import cli_actor
+
+    cfg, store = _history(config)
+    run_id = store.runs.resolve(run_ref, cfg.name)
+    members = store.clusters.members(run_id, cluster)
+    if not len(members):
+        raise CleanCRMError(f"cluster: run {run_id} has no cluster {cluster!r}; `cleancrm duplicates` lists them")
+    entity = str(members.entity.iloc[0])
+    keys = [str(k) for k in members.record_key]
+    store.decisions.decide(cfg.name, cluster, entity, decision, cli_actor(), note, keys)
+    store.audit.record(cfg.name, cli_actor(), "decision", {"cluster": cluster, "entity": entity, "decision": decision,
+                                                           "run": run_id, "members": keys})
+    typer.echo(f"Cluster {cluster} ({entity}, records {', '.join(keys)}): {decision}")
+
+
+@app.command()
+@_guard
+def decisions(config: ConfigOpt,
+              undo: Annotated[str | None, typer.Option(help="Take back the decision on this cluster id.")] = None) -> None:
+    """The stewards' decisions on duplicate clusters: who, when, the records and the note; `--undo` takes one back."""
+    from connectors.history.audit import cli_actor
+
+    cfg, store = _history(config)
+    if undo:
+        if not store.decisions.undo(cfg.name, undo):
+            raise CleanCRMError(f"--undo: no decision on cluster {undo!r}; `cleancrm decisions` lists them")
+        store.audit.record(cfg.name, cli_actor(), "decision", {"cluster": undo, "decision": "undone"})
+        typer.echo(f"Decision on cluster {undo} undone; the next run judges its records afresh")
+        return
+    table = store.decisions.list(cfg.name)
+    if not len(table):
+        typer.echo("No decisions yet; `cleancrm decide` records one")
+        return
+    table = table.assign(records=[", ".join(k) for k in table.member_keys])
+    typer.echo(table[["cluster_id", "entity", "decision", "records", "decided_by", "decided_at", "note"]]
+               .to_string(index=False))
+
+
+@app.command()
+@_guard
 def dashboard(config: ConfigOpt = Path("cleancrm.yml"),
               port: Annotated[int | None, typer.Option(help="Port to serve on.")] = None,
               address: Annotated[str | None, typer.Option(

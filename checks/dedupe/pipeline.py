@@ -139,6 +139,53 @@ def _apply_dismissals(result: DedupeResult, decisions: Mapping[str, str]) -> Ded
     return result
 
 
+def _split_apart(labels: np.ndarray, keys: np.ndarray, scored: Scored, linked: np.ndarray,
+                 apart: frozenset[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
+    """Split the clusters that still join a pair decided apart (through a third record).
+
+    Members join, strongest link first, the part they are most linked to among those holding no
+    record they were decided apart from; links between parts are dropped. Each part's label is its
+    smallest member position, as `connected_components` labels.
+    """
+    position = {str(k): i for i, k in enumerate(keys.tolist())}
+    decided = [(position[x], position[y]) for x, y in apart if x in position and y in position]
+    touched = {int(labels[i]) for i, j in decided if labels[i] == labels[j]}
+    if not touched:
+        return labels, linked
+    enemies: dict[int, set[int]] = {}
+    for i, j in decided:
+        enemies.setdefault(i, set()).add(j)
+        enemies.setdefault(j, set()).add(i)
+    a, b, weight = _edge_scores(scored, linked)
+    labels = labels.copy()
+    for label in touched:
+        members = np.flatnonzero(labels == label)
+        inside = np.isin(a, members) & np.isin(b, members)
+        strength: dict[int, dict[int, float]] = {int(m): {} for m in members}
+        for x, y, w in zip(a[inside].tolist(), b[inside].tolist(), weight[inside].tolist(), strict=True):
+            strength[x][y] = max(strength[x].get(y, 0.0), w)
+            strength[y][x] = max(strength[y].get(x, 0.0), w)
+        parts: list[set[int]] = []
+        for m in sorted(strength, key=lambda k: (-max(strength[k].values(), default=0.0), k)):
+            fits = [part for part in parts if not part & enemies.get(m, set())]
+            best = max(fits, key=lambda part: max((strength[m].get(o, 0.0) for o in part), default=0.0), default=None)
+            if best is not None and any(o in strength[m] for o in best):
+                best.add(m)
+            else:
+                parts.append({m})
+        for part in parts:
+            labels[list(part)] = min(part)
+    return labels, linked & (labels[scored.cands.a] == labels[scored.cands.b])
+
+
+def _decided_apart(keys, a, b, apart: frozenset[tuple[str, str]], b_keys=None) -> np.ndarray:
+    """Per candidate pair (indices `a`, `b` into `keys`, or two key arrays): whether it was decided apart."""
+    left = keys if a is None else keys[a]
+    right = b_keys if b is None else keys[b]
+    return np.fromiter(((str(x), str(y)) in apart or (str(y), str(x)) in apart
+                        for x, y in zip(left.tolist(), right.tolist(), strict=True)), dtype=bool, count=len(left))
+
+
 def _model_stats(scored: Scored) -> dict:
     model = scored.model
     return {
@@ -152,7 +199,8 @@ def _model_stats(scored: Scored) -> dict:
 
 
 def find_duplicates(records: pd.DataFrame, entity: str, settings: DedupeSettings | None = None,
-                    decisions: Mapping[str, str] | None = None) -> DedupeResult:
+                    decisions: Mapping[str, str] | None = None,
+                    apart: frozenset[tuple[str, str]] = frozenset()) -> DedupeResult:
     """Find fuzzy duplicate records of one entity.
 
     Args:
@@ -162,6 +210,8 @@ def find_duplicates(records: pd.DataFrame, entity: str, settings: DedupeSettings
         settings: Thresholds and limits; defaults when ``None``.
         decisions: Steward decisions by cluster id: ``not_duplicate`` hides an unchanged
             cluster (moved to ``dismissed``), ``confirmed`` sets its tier to ``confirmed``.
+        apart: Record pairs (smaller key first) stewards said are not duplicates: never linked
+            to each other, whatever cluster they would form now.
 
     Returns:
         Clusters, members, pairs and stats.
@@ -184,13 +234,21 @@ def find_duplicates(records: pd.DataFrame, entity: str, settings: DedupeSettings
     # Exact-pass links are never undone; other links across the refined clusters are dropped.
     together = labels[scored.cands.a] == labels[scored.cands.b]
     linked &= together | scored.hard
+    if apart:  # a steward's "not a duplicate" on a pair outweighs any score, an exact key's too
+        decided = _decided_apart(prep.keys, scored.cands.a, scored.cands.b, apart)
+        linked &= ~decided
     labels = connected_components(prep.n, scored.cands.a[linked], scored.cands.b[linked])
+    if apart:
+        labels, linked = _split_apart(labels, prep.keys, scored, linked, apart)
     stats["timings"]["cluster"] = round(time.perf_counter() - t, 3)
     t = time.perf_counter()
     clusters, members, label_to_id = _cluster_frame(prep, scored, labels, linked, settings, decisions)
     stats["timings"]["survivor"] = round(time.perf_counter() - t, 3)
     t = time.perf_counter()
     pairs = _pair_frame(prep, scored, labels, linked, settings, label_to_id)
+    if apart:
+        pairs = pairs[~_decided_apart(pairs.key_a.to_numpy(), None, None, apart, b_keys=pairs.key_b.to_numpy())]
+        pairs = pairs.reset_index(drop=True)
     stats["timings"]["explain"] = round(time.perf_counter() - t, 3)
     stats["timings"]["total"] = round(time.perf_counter() - start, 3)
     stats["clusters"] = len(clusters)

@@ -17,34 +17,76 @@ from checks.normalise import fold_or_none, normalise_company, normalise_whitespa
 from checks.phones import normalise_phone
 from checks.settled import email_key_sql
 from checks.values import email_keys, map_distinct, text
+from connectors.history.decisions import pair
 from connectors.mapping import KEY
+
+
+def _ordered(frame: pd.DataFrame, groups: pd.Series, created: pd.Series | None) -> pd.DataFrame:
+    """Records by group, in the order survivors are chosen: the oldest record, then the lowest key."""
+    order = pd.DataFrame({"g": groups, "k": frame[KEY].astype(str),
+                          "c": created if created is not None else pd.NaT})
+    order["num"] = pd.to_numeric(order.k, errors="coerce")
+    return order.sort_values(["g", "c", "num", "k"], na_position="last")
 
 
 def _survivors(frame: pd.DataFrame, groups: pd.Series, created: pd.Series | None) -> pd.Series:
     """Per record, the key of its group's suggested survivor: the oldest record, then the lowest key."""
-    order = pd.DataFrame({"g": groups, "k": frame[KEY].astype(str),
-                          "c": created if created is not None else pd.NaT})
-    order["num"] = pd.to_numeric(order.k, errors="coerce")
-    order = order.sort_values(["g", "c", "num", "k"], na_position="last")
-    first = order.groupby("g", sort=False)["k"].first()
+    first = _ordered(frame, groups, created).groupby("g", sort=False)["k"].first()
     return groups.map(first)
 
 
+def not_duplicates(ctx) -> frozenset[tuple[str, str]]:
+    """The record pairs of the entity that stewards said are not duplicates (`Decisions.not_duplicate_pairs`)."""
+    return ctx.shared.get("not_duplicates", {}).get(ctx.entity, frozenset())
+
+
+def _kept_apart(frame: pd.DataFrame, groups: pd.Series, created, survivor: pd.Series,
+                apart: frozenset[tuple[str, str]]) -> pd.Series:
+    """Survivors again in the groups that hold a pair decided not duplicate.
+
+    Each record's survivor is the first member it may be merged with: itself when there is none,
+    and then it is no duplicate.
+    """
+    group_of = dict(zip(frame[KEY].astype(str), groups, strict=True))
+    touched = {group_of[a] for a, b in apart if a in group_of and b in group_of and group_of[a] == group_of[b]}
+    if not touched:
+        return survivor
+    order = _ordered(frame, groups, created)
+    order = order[order.g.isin(touched)]
+    chosen = {}
+    for _, members in order.groupby("g", sort=False):
+        keys = members.k.tolist()
+        for r in keys:
+            chosen[r] = next(s for s in keys if s == r or pair(r, s) not in apart)
+    out = survivor.copy()
+    keys = frame[KEY].astype(str)
+    hit = keys.isin(chosen.keys())
+    out[hit] = keys[hit].map(chosen)
+    return out
+
+
 def duplicate_outcome(frame: pd.DataFrame, key: pd.Series, fc, created, what: str,
-                      applicable: pd.Series | None = None) -> Outcome:
+                      applicable: pd.Series | None = None,
+                      apart: frozenset[tuple[str, str]] = frozenset(), held: pd.Series | None = None) -> Outcome:
     """Failures for every record that shares `key` with an older one, pointing at the survivor.
 
-    `applicable` defaults to the records that have a key.
+    `applicable` defaults to the records that have a key. Records of a pair in `apart` (decided
+    not duplicates) are never merged into each other. A finding shows `held`, what the CRM holds
+    (the address as written, not its normalised key); by default the values of `fc`.
     """
     applicable = key.notna() if applicable is None else applicable
     dup = applicable & key.notna() & key.duplicated(keep=False)
     if not dup.any():
         return Outcome(int(applicable.sum()), failures(frame, dup, fc, None, ""))
     survivor = _survivors(frame[dup], key[dup], created[dup] if created is not None else None)
+    if apart:
+        survivor = _kept_apart(frame[dup], key[dup], created[dup] if created is not None else None, survivor, apart)
     redundant = (survivor != frame.loc[dup, KEY].astype(str)).reindex(frame.index, fill_value=False)
     reason = (f"same {what} as record " + survivor).reindex(frame.index)
     suggestion = ("merge into " + survivor).reindex(frame.index)
-    return Outcome(int(applicable.sum()), failures(frame, redundant, fc, key, reason, suggestion))
+    if held is None:
+        held = shown(frame, fc, redundant).reindex(frame.index)
+    return Outcome(int(applicable.sum()), failures(frame, redundant, fc, held, reason, suggestion))
 
 
 def email_key(frame: pd.DataFrame, fc) -> pd.Series:
@@ -87,7 +129,8 @@ class ExactEmail(_Exact):
 
     def evaluate(self, frame, ctx):  # noqa: D102
         key = keys_of(self, frame, ctx)
-        return duplicate_outcome(frame, key, ctx.cols("email")[0], dates(frame, ctx, "created_at"), "email")
+        return duplicate_outcome(frame, key, ctx.cols("email")[0], dates(frame, ctx, "created_at"), "email",
+                                 apart=not_duplicates(ctx))
 
 
 @register
@@ -139,8 +182,14 @@ class ExactPhone(_Exact):
         # A record's group: the smallest E.164 it shares with another record (one finding per record).
         group = pd.Series([min((n for n in k if n in shared), default=None) for k in per_record],
                           index=frame.index, dtype=object)
-        return duplicate_outcome(frame, group, ctx.cols("phone")[0], dates(frame, ctx, "created_at"), "phone",
-                                 applicable=has_phone)
+        # Shown: the number as the CRM holds it, from the column (phone, mobile …) holding the shared one.
+        cols = ctx.cols("phone")
+        raw = [text(frame[fc.label]).to_numpy(dtype=object) for fc in cols]
+        held = pd.Series([next((raw[i][row] for i, n in enumerate(k) if n == g), None) if g is not None else None
+                          for row, (k, g) in enumerate(zip(per_record, group.tolist(), strict=True))],
+                         index=frame.index, dtype=object)
+        return duplicate_outcome(frame, group, cols[0], dates(frame, ctx, "created_at"), "phone",
+                                 applicable=has_phone, apart=not_duplicates(ctx), held=held)
 
 
 @register
@@ -186,7 +235,12 @@ class ExactName(_Exact):
     def evaluate(self, frame, ctx):  # noqa: D102
         fc = ctx.cols("name" if ctx.entity == "account" else "last_name")[0]
         what = "name" if ctx.entity == "account" else "name and company"
-        return duplicate_outcome(frame, keys_of(self, frame, ctx), fc, dates(frame, ctx, "created_at"), what)
+        held = None
+        if ctx.entity != "account":  # the person's name as written, not its folded key
+            first = text(frame[ctx.cols("first_name")[0].label]).fillna("")
+            held = (first.str.strip() + " " + text(frame[fc.label]).fillna("").str.strip()).str.strip()
+        return duplicate_outcome(frame, keys_of(self, frame, ctx), fc, dates(frame, ctx, "created_at"), what,
+                                 apart=not_duplicates(ctx), held=held)
 
 
 @register

@@ -13,6 +13,7 @@ import pandas as pd
 
 from checks.base import Check, Outcome, failures, register
 from checks.dedupe import DedupeSettings
+from checks.dimensions.duplication import not_duplicates
 from checks.values import as_keys, text, to_datetime
 from connectors.mapping import KEY
 
@@ -89,7 +90,7 @@ class FuzzyDuplicates(Check):
 
         decisions = ctx.shared.get("decisions", {}).get(ctx.entity, {})
         settings = DedupeSettings(**{k: v for k, v in ctx.params.items() if not k.startswith("_")})
-        result = find_duplicates(dedupe_records(frame, ctx), ctx.entity, settings, decisions)
+        result = find_duplicates(dedupe_records(frame, ctx), ctx.entity, settings, decisions, not_duplicates(ctx))
         members = result.members.merge(result.clusters[["cluster_id", "tier", "score", "survivor_key"]],
                                        on="cluster_id")
         redundant = members[~members.is_survivor.astype(bool)].set_index("key")

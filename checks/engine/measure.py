@@ -54,14 +54,17 @@ class Measurer:
 
     def __init__(self, cfg: Config, source: Source, now: datetime, progress: Progress | None = None,
                  decisions: dict[str, dict[str, str]] | None = None, stages: Stages | None = None,
-                 previous: dict[str, dict[str, dict]] | None = None):
+                 previous: dict[str, dict[str, dict]] | None = None,
+                 not_duplicates: dict[str, frozenset[tuple[str, str]]] | None = None):
         self.cfg, self.source, self.now, self.progress = cfg, source, now, progress
         self.stages = stages or Stages()
         self.queries = {e: EntityQuery(source, e, ent) for e, ent in cfg.entities.items()}
         # What checks may ask about other entities: each registered look-up, read at most once a run.
         self.lookups = {name: cls(self) for name, cls in LOOKUPS.items()}
         # `previous`: check id → entity → that check's metrics in the previous run (what changed since).
-        self.shared = {**self.lookups, "aggregates": {}, "decisions": decisions or {}, "previous": previous or {}}
+        # `not_duplicates`: entity → record pairs stewards said are not duplicates (every duplicate check).
+        self.shared = {**self.lookups, "aggregates": {}, "decisions": decisions or {}, "previous": previous or {},
+                       "not_duplicates": not_duplicates or {}}
         self.timings: dict[str, float] = {}  # seconds per dimension, over all entities
 
     def aggregates(self, entity: str) -> dict | None:
@@ -258,9 +261,10 @@ class Measurer:
 
 def measure(cfg: Config, source: Source, planned: list[Planned], now: datetime,
             progress: Progress | None = None, decisions: dict[str, dict[str, str]] | None = None,
-            stages: Stages | None = None, previous: dict[str, dict[str, dict]] | None = None) -> RunResult:
+            stages: Stages | None = None, previous: dict[str, dict[str, dict]] | None = None,
+            not_duplicates: dict[str, frozenset[tuple[str, str]]] | None = None) -> RunResult:
     """Run the planned checks and score them; each stage's time added to `stages`."""
-    m = Measurer(cfg, source, now, progress, decisions, stages, previous)
+    m = Measurer(cfg, source, now, progress, decisions, stages, previous, not_duplicates)
     result_rows, finding_parts, owners, rows_read = [], [], {}, {}
     cluster_parts, member_parts = [], []
     for entity in cfg.entities:

@@ -134,7 +134,7 @@ def run_checks(cfg: Config, *, now: datetime | None = None, only: str | None = N
                 previous = {cid: store.results.latest_metrics(cfg.name, cid)
                             for cid in {p.check.id for p in planned if p.check.compares_previous}}
                 result = measure(cfg, source, planned, as_of, progress, store.decisions.as_mapping(cfg.name), stages,
-                                 previous)
+                                 previous, store.decisions.not_duplicate_pairs(cfg.name))
                 stopped()  # a stop whose exception a finaliser dropped ends the run before it is stored
                 tables = [ent.table for ent in cfg.entities.values()]
                 # The fields the config lists under history.mask_fields are never stored raw.

@@ -16,6 +16,29 @@ ctx = context.get()
 st.title("Duplicates")
 run_id = context.require_run(ctx)
 url, source, person = ctx.url, ctx.source, ctx.person
+decided = queries.decisions(url, source)
+# Decided clusters stay findable: a "not a duplicate" cluster leaves the runs' clusters, its decision stays here.
+with st.expander(f"Decisions ({logic.fmt_count(len(decided))})", icon=":material/gavel:"):
+    if decided.empty:
+        st.caption("No decision yet. A decision on a cluster below holds for its records in every duplicate check.")
+    else:
+        st.dataframe(decided.assign(records=[", ".join(k) for k in decided.member_keys],
+                                    decision=decided.decision.map(DECISIONS.get))
+                     [["cluster_id", "entity", "decision", "records", "decided_by", "decided_at", "note"]],
+                     hide_index=True, width="stretch", key="dup_decisions",
+                     column_config={"cluster_id": "Cluster", "entity": "Entity", "decision": "Decision",
+                                    "records": "Records", "decided_by": "By", "note": "Note",
+                                    "decided_at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm")})
+        if access.may(person, "decide"):
+            u1, u2 = st.columns([3, 1])
+            undo = u1.selectbox("Undo the decision on", decided.cluster_id.tolist(), index=None, key="dup_undo",
+                                placeholder="Choose a cluster")
+            if u2.button("Undo", icon=":material/undo:", disabled=undo is None, key="dup_undo_button"):
+                queries.store(url).decisions.undo(source, undo)
+                queries.clear()
+                gate.record(ctx, person, "decision", {"cluster": undo, "decision": "undone", "run": run_id})
+                st.toast(f"Decision on cluster {undo} undone; the next run judges its records afresh.")
+                st.rerun()
 found = queries.clusters(url, run_id)
 if found.empty:
     st.info(
