@@ -129,8 +129,8 @@ def mask_worklist(worklist: pd.DataFrame) -> pd.DataFrame:
     return masked.assign(field=worklist["field"]).rename(columns={v: k for k, v in names.items()})
 
 
-DUPLICATE_COLUMNS = ["cluster_id", "entity", "tier", "score", "size", "record_id", "is_survivor", "match_score",
-                     "survivor_key", "merge_plan", "decision"]
+DUPLICATE_COLUMNS = ["cluster_id", "entity", "tier", "matched_on", "score", "size", "record_id", "is_survivor",
+                     "match_score", "survivor_key", "merge_plan", "decision"]
 
 
 def duplicate_worklist(history, run_id: int) -> pd.DataFrame:

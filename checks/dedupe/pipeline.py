@@ -17,13 +17,13 @@ from checks.dedupe.cluster import (
     exact_only,
     refine_clusters,
 )
-from checks.dedupe.explain import pair_explanations, pattern_fields
+from checks.dedupe.explain import agreeing_fields, near_key_of, pair_explanations, pattern_fields, same_key_of
 from checks.dedupe.prepare import Prepared, prepare
 from checks.dedupe.scoring import Scored, score, score_pairs
 from checks.dedupe.settings import DedupeSettings
 from checks.dedupe.survivor import MergePlanner, pick_survivors, rule_scores
 
-CLUSTER_COLUMNS = ["cluster_id", "entity", "tier", "score", "size", "survivor_key", "merge_plan"]
+CLUSTER_COLUMNS = ["cluster_id", "entity", "tier", "score", "size", "survivor_key", "merge_plan", "matched_on"]
 MEMBER_COLUMNS = ["cluster_id", "key", "is_survivor", "match_score"]
 PAIR_COLUMNS = ["key_a", "key_b", "probability", "match_weight", "tier", "cluster_id", "explanation"]
 
@@ -92,9 +92,12 @@ def _cluster_frame(prep, scored, labels, linked, settings, decisions):
         ids[s:e] = cid
         surv = int(group[survivor_mask[s:e]][0])
         mean = total[label] / max(count[label], 1)
-        tier = _tier(is_exact[group[0]], mean, settings, decisions.get(cid))
+        # "exact" is a key shared as written; nicknames and legal suffixes the exact pass also links are not.
+        same_key = same_key_of(prep, group) if is_exact[group[0]] else None
+        tier = _tier(same_key is not None, mean, settings, decisions.get(cid))
+        matched_on = same_key or (near_key_of(prep, group) if is_exact[group[0]] else None)
         cluster_rows.append((cid, prep.entity, tier, round(float(mean), 4), int(e - s), str(prep.keys[surv]),
-                             planner.plan(group, surv, reasons[label])))
+                             planner.plan(group, surv, reasons[label]), matched_on))
     clusters = pd.DataFrame(cluster_rows, columns=CLUSTER_COLUMNS)
     members = pd.DataFrame({"cluster_id": ids, "key": prep.keys[rows], "is_survivor": survivor_mask,
                             "match_score": np.round(best[rows], 4)})
@@ -137,6 +140,18 @@ def _apply_dismissals(result: DedupeResult, decisions: Mapping[str, str]) -> Ded
     result.members = result.members[~result.members["cluster_id"].isin(gone)].reset_index(drop=True)
     result.pairs = result.pairs[~result.pairs["cluster_id"].isin(gone)].reset_index(drop=True)
     return result
+
+
+def _fields_agreeing(clusters: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
+    """Clusters not matched on a key: which fields of their strongest pair agreed, and how closely."""
+    open_ = clusters.matched_on.isna()
+    if not open_.any() or not len(pairs):
+        return clusters
+    best = pairs.dropna(subset=["cluster_id"]).sort_values("probability", ascending=False)
+    best = best.drop_duplicates("cluster_id").set_index("cluster_id").explanation
+    entity = str(clusters.entity.iloc[0]) if len(clusters) else ""
+    said = clusters.cluster_id.map(best).map(lambda e: agreeing_fields(e, entity), na_action="ignore")
+    return clusters.assign(matched_on=clusters.matched_on.where(~open_, said))
 
 
 def _split_apart(labels: np.ndarray, keys: np.ndarray, scored: Scored, linked: np.ndarray,
@@ -246,6 +261,7 @@ def find_duplicates(records: pd.DataFrame, entity: str, settings: DedupeSettings
     stats["timings"]["survivor"] = round(time.perf_counter() - t, 3)
     t = time.perf_counter()
     pairs = _pair_frame(prep, scored, labels, linked, settings, label_to_id)
+    clusters = _fields_agreeing(clusters, pairs)
     if apart:
         pairs = pairs[~_decided_apart(pairs.key_a.to_numpy(), None, None, apart, b_keys=pairs.key_b.to_numpy())]
         pairs = pairs.reset_index(drop=True)

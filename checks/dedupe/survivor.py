@@ -155,7 +155,7 @@ class MergePlanner:
                     continue
                 why = "survivor has no valid value; taken from the most recently modified record with one"
             if src == survivor and len({str(values[r]) for r in rows if usable[r]}) == 1:
-                why = "same in all records"
+                why = "same in all records" if usable[rows].all() else "same in every record that has one"
             plan.append({"field": name, "keep_value": str(values[src]), "from_key": str(self.keys[src]),
                          "why": why})
         return json.dumps(plan, ensure_ascii=False)

@@ -34,7 +34,7 @@ class Clusters(StorePart):
         decisions, runs = schema.cluster_decisions, schema.runs
         q = (sa.select(clusters.c.cluster_id, clusters.c.entity, clusters.c.tier, clusters.c.score, clusters.c.size,
                        members.c.record_key.label("record_id"), members.c.is_survivor, members.c.match_score,
-                       clusters.c.survivor_key, clusters.c.merge_plan, decisions.c.decision)
+                       clusters.c.survivor_key, clusters.c.merge_plan, clusters.c.matched_on, decisions.c.decision)
              .join(members, (members.c.run_id == clusters.c.run_id) & (members.c.cluster_id == clusters.c.cluster_id))
              .join(runs, runs.c.id == clusters.c.run_id)
              .outerjoin(decisions, (decisions.c.cluster_id == clusters.c.cluster_id)

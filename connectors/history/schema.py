@@ -117,6 +117,8 @@ duplicate_clusters = Table(
     Column("size", Integer, nullable=False),
     Column("survivor_key", String(200)),
     Column("merge_plan", Text, doc="JSON list of {field, keep_value, from_key, why}."),
+    # Revision 0005: how the records matched (a key shared as written, or the fields that agreed).
+    Column("matched_on", Text),
 )
 
 cluster_members = Table(

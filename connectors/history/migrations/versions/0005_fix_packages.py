@@ -1,4 +1,4 @@
-"""Fix packages, their changes and what each later run found of them; decisions keep their cluster's members.
+"""Fix packages and what later runs found of them; decisions keep their members; clusters say how they matched.
 
 Revision ID: 0005
 Revises: 0004
@@ -14,7 +14,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Create the fix package tables; give cluster decisions their members and an undo."""
+    """Create the fix package tables; give cluster decisions their members, clusters how they matched."""
     op.create_table(
         "fix_packages",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -59,10 +59,14 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("cluster_decisions") as batch:
         batch.add_column(sa.Column("member_keys", sa.Text(), nullable=True))
+    with op.batch_alter_table("duplicate_clusters") as batch:
+        batch.add_column(sa.Column("matched_on", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
     """Drop them."""
+    with op.batch_alter_table("duplicate_clusters") as batch:
+        batch.drop_column("matched_on")
     with op.batch_alter_table("cluster_decisions") as batch:
         batch.drop_column("member_keys")
     op.drop_table("fix_status")
