@@ -51,6 +51,7 @@ pages = {
         st.Page(PAGES / "records.py", title="Records", icon=":material/table_rows:"),
         st.Page(PAGES / "duplicates.py", title="Duplicates", icon=":material/join:"),
         st.Page(PAGES / "worklists.py", title="Worklists", icon=":material/checklist:"),
+        st.Page(PAGES / "fix.py", title="Fix package", icon=":material/build:"),
     ],
     "Operate": operate,
 }

@@ -293,6 +293,7 @@ class Package:
     files: dict[str, bytes]
     manifest: dict
     outcomes: pd.DataFrame  # outcome_table: per check and entity
+    changes: pd.DataFrame  # applied_changes: what the apply files change, as the history keeps it
 
     def zip_bytes(self) -> bytes:
         """The package as one zip, its files in a folder named after the package."""
@@ -304,11 +305,13 @@ class Package:
 
 
 def make_package(cfg: Config, store, run_id: int, fmt: str, *, created_by: str, check=None, entity=None, owner=None,
-                 min_confidence: float = DEFAULT_MIN_CONFIDENCE, audit: dict | None = None) -> Package:
+                 min_confidence: float = DEFAULT_MIN_CONFIDENCE, audit: dict | None = None,
+                 keep: bool = True) -> Package:
     """The fix package of a run's findings matching the filters (one value or a list each).
 
-    One code path for the CLI and the dashboard. Reads the CRM (read-only) and records the package
-    in the audit log.
+    One code path for the CLI and the dashboard. Reads the CRM (read-only) and records the reading
+    in the audit log. `keep`: store the package in the history, so that later runs track it
+    (`keep_package`); a preview that nobody downloads is not kept.
 
     Raises CleanCRMError for an unknown format or when no finding matches.
     """
@@ -330,9 +333,17 @@ def make_package(cfg: Config, store, run_id: int, fmt: str, *, created_by: str, 
     finally:
         source.close()
     manifest = json.loads(files["manifest.json"])
-    # Kept in the history, so that the next runs can tell which of its changes were made.
-    store.fix_packages.record(cfg.name, manifest, applied_changes(proposed), created_by)
     store.audit.record(cfg.name, created_by, "fix_package",
-                       {"package": manifest["package_id"], "run": run_id, "format": fmt, **filters, **(audit or {})},
+                       {"package": manifest["package_id"], "run": run_id, "format": fmt, **filters,
+                        **({} if keep else {"preview": True}), **(audit or {})},
                        records=sum(e["apply_records"] for e in manifest["entities"].values()))
-    return Package(files, manifest, outcome_table(proposed))
+    package = Package(files, manifest, outcome_table(proposed), applied_changes(proposed))
+    if keep:
+        keep_package(store, cfg.name, package, created_by)
+    return package
+
+
+def keep_package(store, source_name: str, package: Package, created_by: str) -> None:
+    """Store a package in the history (once), so that the next runs can tell which of its changes were made."""
+    if not store.fix_packages.has(package.manifest["package_id"]):
+        store.fix_packages.record(source_name, package.manifest, package.changes, created_by)

@@ -32,6 +32,11 @@ class FixPackages(StorePart):
                 conn.execute(schema.fix_changes.insert(), rows)
         return package
 
+    def has(self, package_id: str) -> bool:
+        """Whether the package is stored already."""
+        t = schema.fix_packages
+        return bool(len(self._frame(sa.select(t.c.id).where(t.c.package_id == package_id))))
+
     def list(self, source_name: str, limit: int | None = None) -> pd.DataFrame:
         """The source's packages, newest first: id, package_id, run_id, created_at, created_by, format, applied_run_id."""
         t = schema.fix_packages
