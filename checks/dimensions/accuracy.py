@@ -465,6 +465,8 @@ class Mojibake(Check):
             value = shown(frame, fc, bad)
             repaired = repairable[bad]
             fix = value.where(repaired).map(fixed_encoding, na_action="ignore")
+            # A repair that leaves a replacement character lost a letter on the way: no value to propose.
+            fix = fix.where(~fix.fillna("").str.contains("\ufffd", regex=False), None)
             reason = pd.Series("garbled characters (encoding)", index=value.index).where(repaired,
                                                                                           "not valid UTF-8 text")
             return present, failures(frame, bad, fc, value, reason, fix)

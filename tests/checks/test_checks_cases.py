@@ -98,6 +98,9 @@ CASES = [
       {"1": "Emily Johnson"}, 3, id="swapped-names"),
     P("accuracy.mojibake", "contact", {"last_name": ["GonÃ§alves", "Gonçalves", "MÃ¼ller", "Smith"]}, {},
       {"1": "Gonçalves", "3": "Müller"}, 4, id="mojibake-Gonçalves"),
+    # Łukasz whose Ł lost a byte (U+FFFD): ftfy's repair would keep the hole, so nothing is proposed.
+    P("accuracy.mojibake", "contact", {"last_name": ["\u00c5\ufffdukasz", "Smith"]}, {}, {"1": None}, 2,
+      id="mojibake-repair-with-a-hole"),
     P("consistency.whitespace", "contact",
       {"first_name": [" John", "Smith ", "New  York", "Ok", "A\u00a0B", "   "]}, {},
       {"1": "John", "2": "Smith", "3": "New York", "5": "A B"}, 5, id="whitespace"),
