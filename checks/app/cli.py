@@ -286,6 +286,34 @@ def fixes(config: ConfigOpt,
     typer.echo(f"Apply: see {out / 'README.txt'}; undo with the rollback files.")
 
 
+@app.command()
+@_guard
+def merges(config: ConfigOpt,
+           out: Annotated[Path, typer.Option(help="Folder to write the package into (new or empty).")],
+           run_ref: Annotated[str, typer.Option("--run", help="Run id or 'latest'.")] = "latest",
+           entity: Annotated[list[str] | None, typer.Option(help="Only this entity (repeatable).")] = None,
+           tier: Annotated[list[str] | None, typer.Option(help="Only clusters of this tier (repeatable): exact, likely, "
+                                                          "confirmed, review; default all but review.")] = None,
+           fmt: Annotated[str, typer.Option("--format", help="salesforce, hubspot, csv or sql.")] = "csv") -> None:
+    """A merge package for a run's duplicate clusters: master updates first (with rollback), then the merge calls."""
+    from checks.app.fix_package import write_package
+    from checks.app.merge_package import make_merge_package
+    from checks.fixes.merges import DEFAULT_TIERS
+    from connectors.history.audit import cli_actor
+
+    if (out / "manifest.json").exists():
+        raise CleanCRMError(f"--out: {out} holds a package already; choose a new folder")
+    cfg, store = _history(config)
+    run_id = store.runs.resolve(run_ref, cfg.name)
+    package = make_merge_package(cfg, store, run_id, fmt.lower(), created_by=cli_actor(), entity=entity,
+                                 tiers=tuple(tier) if tier else DEFAULT_TIERS)
+    write_package(package.files, out)
+    typer.echo(f"Merge package {package.manifest['package_id']} written to {out}")
+    for name, info in package.manifest["entities"].items():
+        typer.echo(f"{name}: {info['clusters']} clusters, {info['records_merged']} records to merge in "
+                   f"{info['merge_calls']} calls, {info['masters_updated']} masters to update first")
+
+
 def _audit_export(cfg, store, frame, detail: dict) -> None:
     """Record an export in the audit log: who, which command and format, its filters, masked or not."""
     from connectors.history.audit import cli_actor

@@ -134,12 +134,15 @@ DUPLICATE_COLUMNS = ["cluster_id", "entity", "tier", "matched_on", "score", "siz
 
 
 def duplicate_worklist(history, run_id: int) -> pd.DataFrame:
-    """The merge worklist of a run: one row per cluster member, survivor first, with the merge plan.
+    """The merge worklist of a run: one row per cluster member, survivor first, the merge plan on the survivor's row.
 
     A steward's decision on the cluster ('not_duplicate', 'confirmed') is shown beside it.
     `history` is a HistoryStore.
     """
-    return history.clusters.worklist(run_id).reindex(columns=DUPLICATE_COLUMNS)
+    work = history.clusters.worklist(run_id).reindex(columns=DUPLICATE_COLUMNS)
+    # The plan is the cluster's, not each member's: on the survivor's row only (`cleancrm merges` has one row
+    # per cluster with only the values to set on the master).
+    return work.assign(merge_plan=work.merge_plan.where(work.is_survivor.astype(bool), None))
 
 
 def mask_duplicate_worklist(worklist: pd.DataFrame) -> pd.DataFrame:

@@ -120,6 +120,7 @@ class MergePlanner:
     def __init__(self, prep: Prepared, recency: np.ndarray):
         fields = ACCOUNT_FIELDS if prep.entity == "account" else PERSON_FIELDS
         self.keys = prep.keys
+        self.entity = prep.entity
         self.recency = recency
         self.values: dict[str, np.ndarray] = {}
         self.usable: dict[str, np.ndarray] = {}
@@ -156,6 +157,8 @@ class MergePlanner:
                 why = "survivor has no valid value; taken from the most recently modified record with one"
             if src == survivor and len({str(values[r]) for r in rows if usable[r]}) == 1:
                 why = "same in all records" if usable[rows].all() else "same in every record that has one"
-            plan.append({"field": name, "keep_value": str(values[src]), "from_key": str(self.keys[src]),
+            # A contact's "company" is its account key (fuzzy.dedupe_records): say which field it is.
+            shown = "account_id" if name == "company" and self.entity == "contact" else name
+            plan.append({"field": shown, "keep_value": str(values[src]), "from_key": str(self.keys[src]),
                          "why": why})
         return json.dumps(plan, ensure_ascii=False)
