@@ -260,6 +260,15 @@ def source_records(cfg, entity: str, keys: tuple[str, ...]) -> pd.DataFrame:
     return frame.drop_duplicates(KEY).set_index(KEY)
 
 
+def merge_plan(cfg, cluster_rows: pd.DataFrame):
+    """The cluster's merge plan from the CRM as it is now (`checks.fixes.merges`): master, others, values to set."""
+    from checks.fixes.merges import plan_merges
+
+    source = _source(cfg.source_url(), cfg.source.schema_, min(cfg.source.statement_timeout_s, 60))
+    plans = plan_merges(cfg, source, cluster_rows)
+    return plans[0] if plans else None
+
+
 def _text_type(source) -> str:
     return {"mysql": "CHAR", "mariadb": "CHAR"}.get(source.dialect, "VARCHAR(200)" if source.dialect != "sqlite" else "TEXT")
 

@@ -7,7 +7,10 @@ import json
 import pandas as pd
 import streamlit as st
 
-from dashboard import access, context, gate, logic, privacy, queries
+from checks.app.fix_package import FORMATS
+from checks.app.merge_package import make_merge_package
+from connectors.errors import CleanCRMError
+from dashboard import access, context, downloads, gate, logic, privacy, queries
 
 TIERS = {"exact": "Exact", "likely": "Likely", "review": "Needs review"}
 DECISIONS = {"open": "Open", "confirmed": "Confirmed duplicate", "not_duplicate": "Not a duplicate"}
@@ -69,6 +72,41 @@ if view.empty:
     st.info("No cluster matches these filters.")
     st.stop()
 
+# A merge package holds every clustered record's values unmasked: for people who may export and see them all.
+if access.may(person, "export") and access.sees_all_unmasked(person):
+    with st.expander("Merge package", icon=":material/call_merge:"):
+        st.caption("The clusters as merges your CRM's tools run: the values to set on each master first (with the "
+                   "file that puts them back), then the merge calls. The same package as `cleancrm merges`.")
+        m1, m2, m3 = st.columns([2, 1, 1])
+        merge_tiers = m1.multiselect("Tiers", ["exact", "likely", "confirmed", "review"],
+                                     default=["exact", "likely", "confirmed"], format_func=lambda t: TIERS.get(
+                                         t, "Confirmed" if t == "confirmed" else t), key="dup_merge_tiers")
+        merge_format = m2.selectbox("Format", list(FORMATS), key="dup_merge_format",
+                                    index=list(FORMATS).index(ctx.cfg.preset) if ctx.cfg.preset in FORMATS else 2)
+        if m3.button("Make merge package", icon=":material/call_merge:", key="dup_merge_make",
+                     disabled=not merge_tiers):
+            try:
+                made = make_merge_package(ctx.cfg, queries.store(url), run_id, merge_format, created_by=person.name,
+                                          entity=entities or None, tiers=tuple(merge_tiers))
+            except CleanCRMError as exc:
+                st.error(str(exc).splitlines()[0])
+            else:
+                st.session_state["dup_merge_package"] = {"run": run_id, "zip": made.zip_bytes(),
+                                                         "manifest": made.manifest}
+        kept = st.session_state.get("dup_merge_package")
+        if kept and kept["run"] == run_id:
+            info = kept["manifest"]["entities"]
+            st.caption(" · ".join(f"{e}: {logic.fmt_count(i['clusters'])} clusters, "
+                                  f"{logic.fmt_count(i['records_merged'])} records to merge, "
+                                  f"{logic.fmt_count(i['masters_updated'])} masters to update first"
+                                  for e, i in info.items()))
+            downloads.offer(ctx, "Download merge package (zip)", kept["zip"],
+                            f"{kept['manifest']['package_id']}.zip", "application/zip", key="dup_merge_zip",
+                            what="merge package", records=sum(i["records_merged"] for i in info.values()),
+                            detail={"package": kept["manifest"]["package_id"], "run": run_id,
+                                    "format": kept["manifest"]["format"], "tiers": kept["manifest"]["tiers"]},
+                            icon=":material/download:")
+
 event = st.dataframe(
     view[["cluster_id", "entity", "tier", "score", "size", "survivor_key", "decision"]].assign(
         tier=view.tier.map(lambda t: TIERS.get(t, t)), decision=view.decision.map(DECISIONS.get)),
@@ -112,17 +150,46 @@ else:
         st.dataframe(side.style.apply(_highlight, axis=1), width="stretch", height=38 + 35 * len(side))
         st.caption(f"Highlighted: {len(differing)} field(s) whose values differ between the records.")
 
-st.markdown("**Suggested merge plan**")
-try:
-    plan = pd.DataFrame(json.loads(cluster.merge_plan or "[]"))
-except ValueError:
-    plan = pd.DataFrame()
-if plan.empty:
-    st.caption(f"Keep record {cluster.survivor_key} as it is; no field needs to come from another record.")
+if cluster.get("matched_on"):
+    st.markdown(f"**Matched on:** {cluster.matched_on}")
+st.markdown("**Values to set on the master before merging**")
+live_plan = None
+if entity in ctx.cfg.entities:
+    try:  # from the CRM as it is now, as `cleancrm merges` writes it
+        worklist_rows = members.assign(record_id=members.record_key, survivor_key=cluster.survivor_key,
+                                       tier=cluster.tier, matched_on=cluster.get("matched_on"), score=cluster.score)
+        live_plan = queries.merge_plan(ctx.cfg, worklist_rows)
+    except Exception as exc:  # the source may be unreachable: the plan the run stored stands in
+        st.caption(f"The CRM cannot be read right now ({exc}); the plan below is the run's.")
+if live_plan is not None:
+    if not live_plan.sets:
+        st.caption(f"Merge into record {live_plan.master} as it is: it holds a valid value wherever another "
+                   "record has one.")
+    else:
+        # Masked by canonical field and by whose record each value is: the donor's, the master's.
+        plan = pd.DataFrame([{"field": c.field, "keep_value": c.proposed,
+                              "from_key": c.checks[0].removeprefix("merge from "), "why": c.reasons[0]}
+                             for c in live_plan.sets])
+        now = pd.DataFrame([{"field": c.field, "keep_value": c.current, "from_key": live_plan.master}
+                            for c in live_plan.sets])
+        plan = privacy.merge_plan(person, entity, plan, owners).assign(
+            column=[c.column for c in live_plan.sets],
+            master_value=privacy.merge_plan(person, entity, now, owners).keep_value.tolist())
+        st.dataframe(plan[["column", "master_value", "keep_value", "from_key", "why"]], hide_index=True,
+                     width="stretch", column_config={"column": "Column", "master_value": "Master now",
+                                                     "keep_value": "Set to", "from_key": "From record", "why": "Why"})
 else:
-    plan = privacy.merge_plan(person, entity, plan.reindex(columns=["field", "keep_value", "from_key", "why"]), owners)
-    st.dataframe(plan, hide_index=True, width="stretch",
-                 column_config={"keep_value": "Keep value", "from_key": "From record", "why": "Why"})
+    try:
+        plan = pd.DataFrame(json.loads(cluster.merge_plan or "[]"))
+    except ValueError:
+        plan = pd.DataFrame()
+    if plan.empty:
+        st.caption(f"Keep record {cluster.survivor_key} as it is; no field needs to come from another record.")
+    else:
+        plan = privacy.merge_plan(person, entity, plan.reindex(columns=["field", "keep_value", "from_key", "why"]),
+                                  owners)
+        st.dataframe(plan, hide_index=True, width="stretch",
+                     column_config={"keep_value": "Keep value", "from_key": "From record", "why": "Why"})
 
 st.markdown(f"**Decision:** {DECISIONS.get(cluster.decision, cluster.decision)}")
 if not access.may(person, "decide"):
