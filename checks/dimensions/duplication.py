@@ -120,6 +120,7 @@ class ExactEmail(_Exact):
     entities = PEOPLE
     fields = ("email",)
     extra_fields = ("created_at",)
+    entity_fields = ("created_at", "email")  # a finding shows the address as the CRM holds it
 
     def settled_key(self, ctx):  # noqa: D102
         return email_key_sql(ctx.cols("email")[0].label)
@@ -147,6 +148,7 @@ class ExactPhone(_Exact):
     entities = (*PEOPLE, "account")
     fields = ("phone",)
     extra_fields = ("created_at", "country")
+    entity_fields = ("created_at", "phone")  # a finding shows the number as the CRM holds it
 
     def chunk_keys(self, frame, ctx):  # noqa: D102
         # Per record, a tuple of the E.164 forms of its usable numbers, one slot per phone column
@@ -207,6 +209,7 @@ class ExactName(_Exact):
     fields = ("first_name", "last_name", "account_id", "company", "name")
     any_field = True
     extra_fields = ("created_at", "country")
+    entity_fields = ("created_at", "first_name", "last_name", "name")  # findings show the names as written
 
     def applies_to(self, entity, mapped):  # noqa: D102
         mapped = set(mapped)

@@ -102,7 +102,8 @@ def test_duplicates_show_clusters_and_store_decisions(monkeypatch, demo_history)
     side = at.dataframe[1].value
     assert any("survivor" in c for c in side.columns)
     assert not [t for t in at.text_input if t.label == "Your name"]  # recorded under the signed-in name
-    at.button[1].click().run()  # "Not a duplicate" in the form of the shown (first) cluster
+    rejected = next(b for b in at.button if b.label == "Not a duplicate")  # in the shown (first) cluster's form
+    rejected.click().run()
     assert not at.exception
     rows = demo_history.store.decisions.list(demo_history.cfg.name)
     local = access.local_admin().name  # no users configured: whoever uses this computer, as admin
