@@ -19,6 +19,9 @@ from connectors.mapping import KEY, FieldColumn
 from connectors.source.predicates import Predicate
 
 DIMENSIONS = ("accuracy", "completeness", "consistency", "duplication", "freshness")
+# Checks whose findings are values the record's other fields give (country from the phone …): their
+# ids start with this, they weigh 0, so they count opportunities and move no score.
+ENRICHMENT_PREFIX = "enrichment."
 PEOPLE = ("contact", "lead", "user")
 FAILURE_COLUMNS = ["record_key", "field", "column_name", "value", "reason", "suggestion"]
 
@@ -152,6 +155,8 @@ class Check:
     # How sure the check is that its suggestion is the value the field should hold (0–1); None when
     # its suggestion is advice for a person (merge, follow up), not a value a fix package may write.
     fix_confidence: ClassVar[float | None] = None
+    # What a steward does about a failure the check proposes no value for (shown as its suggested fix).
+    advice: ClassVar[str | None] = None
 
     def fix_changes(self, failure: dict[str, Any], record: pd.Series, ctx: Context) -> dict[str, Any]:
         """The values a fix package writes for one failure: frame column label → new value.
@@ -174,6 +179,11 @@ class Check:
             return False
         have = [f in mapped for f in self.fields]
         return any(have) if self.any_field else all(have)
+
+    def unmet(self, mapped: Iterable[str]) -> str:
+        """The fields that keep the check from an entity with these mapped fields, as `cleancrm checks` says it."""
+        missing = [f for f in self.fields if f not in set(mapped)]
+        return (" or " if self.any_field else " and ").join(missing)
 
     def needed_fields(self, mapped: Iterable[str]) -> list[str]:
         """Fields to read for this check."""
@@ -230,6 +240,11 @@ def keys_of(check: Check, frame: pd.DataFrame, ctx: Context) -> pd.Series:
     """A check's chunk keys for `frame`: prepared by the engine, or computed now (one definition)."""
     column = prepared_column(check)
     return frame[column] if column in frame else check.chunk_keys(frame, ctx)
+
+
+def is_enrichment(check_id: str) -> bool:
+    """Whether a check id is an enrichment check's (`ENRICHMENT_PREFIX`): its findings are opportunities."""
+    return str(check_id).startswith(ENRICHMENT_PREFIX)
 
 
 REGISTRY: dict[str, type[Check]] = {}

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from functools import cache
+from functools import cache, lru_cache
 
 import phonenumbers
 from phonenumbers import PhoneMetadata
@@ -392,3 +392,32 @@ def check_phone(value: str, region: str | None) -> tuple[bool, str | None, str |
             return True, None, fast[0], found
     # Invalid, unusual or ambiguous: the full parse decides and explains.
     return _full(value, region)
+
+
+# Number types assigned to a subscriber in one country: toll-free, premium-rate, shared-cost,
+# personal and non-geographic numbers can be dialled from anywhere and tell no address.
+_HOME_TYPES = frozenset({phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.MOBILE,
+                         phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE})
+
+
+@lru_cache(maxsize=65_536)
+def dialled_country(value: str) -> tuple[str, str] | None:
+    """(country, calling code as written: `+44`) of a number written with its international prefix.
+
+    `+44 20 7946 0018` and `0044 20 7946 0018` → (GB, +44): the number is valid and a landline or
+    mobile number of one country. None for a number without a `+` or `00` prefix (its country is
+    the record's), an invalid one, and the toll-free, premium-rate or shared-cost numbers that a
+    country code alone does not place (`+1 800 …`, `+800 …`).
+    """
+    text = value.strip()
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    if not text.startswith("+"):
+        return None
+    valid, _, e164, region = check_phone(text, None)
+    if not valid or e164 is None or region is None or len(region) != 2 or not region.isalpha():
+        return None
+    parsed = phonenumbers.parse(e164)
+    if phonenumbers.number_type(parsed) not in _HOME_TYPES:
+        return None
+    return region, f"+{parsed.country_code}"

@@ -89,3 +89,44 @@ def name_dictionaries() -> tuple[frozenset[str], frozenset[str]]:
         first |= _names(provider, ("first_names", "first_names_male", "first_names_female"))
         last |= _names(provider, ("last_names",))
     return frozenset(n.lower() for n in first), frozenset(n.lower() for n in last)
+
+
+# Job titles read as a function and a seniority (`values.job_profile`): (keywords, value) rules, the
+# first rule with a keyword in the title wins, so the specific ones come first ("account executive"
+# is Sales before "executive" is Executive; "vice president" is VP before "president" is C-level).
+# Keywords are folded words or phrases (`normalise.fold`: lower case, no accents, punctuation as
+# spaces). A value the team stored reads through the same rules ("Human Resources" is HR), so each
+# value below is also a keyword of its own rule.
+TITLE_FUNCTIONS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("sales", "account executive", "account manager", "key account", "business development", "bdr", "sdr",
+      "revenue", "cro", "commercial"), "Sales"),
+    (("marketing", "cmo", "brand", "growth", "communications", "content", "seo", "demand generation"), "Marketing"),
+    (("hr", "human resources", "people", "talent", "recruiter", "recruiting", "recruitment", "chro"), "HR"),
+    (("finance", "financial", "cfo", "accounting", "accountant", "controller", "treasurer", "bookkeeper"),
+     "Finance"),
+    (("legal", "counsel", "lawyer", "attorney", "compliance", "paralegal"), "Legal"),
+    (("it", "cio", "ciso", "chief information", "information technology", "information security",
+      "system administrator", "sysadmin", "network", "helpdesk", "help desk"), "IT"),
+    (("support", "customer success", "customer service", "service desk"), "Support"),
+    (("engineering", "engineer", "developer", "software", "cto", "technology", "technical", "devops",
+      "programmer", "architect", "qa"), "Engineering"),
+    (("product",), "Product"),
+    (("procurement", "purchasing", "buyer", "sourcing"), "Procurement"),
+    (("operations", "operating", "coo", "ops", "logistics", "supply chain", "office", "facilities"), "Operations"),
+    (("consulting", "consultant", "advisor"), "Consulting"),
+    (("executive", "ceo", "chief executive", "president", "founder", "cofounder", "co founder", "owner",
+      "managing director", "general manager"), "Executive"),
+)
+INDIVIDUAL_CONTRIBUTOR = "Individual contributor"
+# A title with a function and none of these words is an individual contributor's. Assistants and
+# trainees first: "Executive Assistant to the CEO" is no C-level title, nor is "Product Owner".
+TITLE_SENIORITIES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("assistant", "intern", "trainee", "apprentice", "student", "product owner", "individual contributor", "ic"),
+     INDIVIDUAL_CONTRIBUTOR),
+    (("vp", "svp", "evp", "avp", "vice president"), "VP"),
+    (("c level", "c suite", "cxo", "chief", "ceo", "cfo", "cto", "coo", "cmo", "cio", "ciso", "cro", "chro",
+      "president", "founder", "cofounder", "co founder", "owner", "managing director"), "C-level"),
+    (("director", "head"), "Director"),
+    (("manager", "mgr", "supervisor"), "Manager"),
+    (("senior", "sr", "lead", "principal"), "Senior"),
+)

@@ -8,7 +8,11 @@
 - The overall score is the mean of the dimension scores, weighted by `scoring.dimension_weights`
   (default 1 each).
 - A record's score is 100 × (1 − the effective weight of the checks it fails / the effective
-  weight of all checks of its entity). Records without findings score 100 and are not stored.
+  weight of all checks of its entity). Records without findings score 100 and are not stored, and
+  so are records whose findings are all of checks that weigh 0 (enrichment opportunities): they
+  fail nothing that counts.
+- A check that weighs 0 is in no weighted mean: a dimension, entity or field whose checks all
+  weigh 0 has no score.
 """
 
 from __future__ import annotations
@@ -68,8 +72,13 @@ def record_scores(findings: pd.DataFrame, results: pd.DataFrame, scoring: Scorin
     total = applicable.groupby("entity").w.sum()
     failed = findings[["entity", "record_key", "check_id"]].drop_duplicates()
     failed = failed.join(weight, on=["entity", "check_id"])
+    failed = failed[failed.w.ne(0)]  # a check that weighs nothing fails no record
+    if not len(failed):
+        return pd.DataFrame(columns=cols)
     per = failed.groupby(["entity", "record_key"]).agg(w=("w", "sum"), failed_checks=("check_id", "count")).reset_index()
-    per["score"] = (100 * (1 - per.w / per.entity.map(total))).clip(lower=0).round(2)
+    # An entity whose checks all weigh 0 (or none applied) has nothing to divide by: its records lose nothing.
+    share = (per.w / per.entity.map(total).where(lambda t: t > 0)).fillna(0.0)
+    per["score"] = (100 * (1 - share)).clip(lower=0).round(2)
     per["owner"] = None
     for entity, series in owners.items():
         mask = per.entity == entity

@@ -25,13 +25,23 @@ from checks.normalise import (
     country_code,
     email_key_of,
     factorize,
+    fold,
     is_null,
     is_placeholder_address,
     is_role_address,
     normalise_whitespace,
     split_email,
 )
-from checks.reference import JUNK_NAMES, MAIL_PROVIDERS, TLD_TYPOS
+from checks.reference import (
+    INDIVIDUAL_CONTRIBUTOR,
+    JUNK_NAMES,
+    MAIL_DOMAIN_ALIASES,
+    MAIL_PROVIDERS,
+    TITLE_FUNCTIONS,
+    TITLE_SENIORITIES,
+    TLD_TYPOS,
+    name_dictionaries,
+)
 
 # A plain dot-atom address over an ASCII domain: email-validator accepts every one of these (a test
 # checks it), so only the others need its slower, complete parse.
@@ -223,7 +233,7 @@ def domain_typo_fix(domain: str) -> str | None:
     name, _, tld = domain.rpartition(".")
     if tld in TLD_TYPOS and name in _KNOWN_BY_NAME:
         return _KNOWN_BY_NAME[name]
-    if name in _KNOWN_BY_NAME and _is_country_tld(tld):
+    if _provider_abroad(name, tld):
         return None  # yahoo.ar, hotmail.es: the provider's service of another country, not a typo
     if len(domain) < 6:
         return None
@@ -231,6 +241,31 @@ def domain_typo_fix(domain: str) -> str | None:
     limit = 2 if len(domain) >= 10 and domain not in _disposable() else 1
     best = extractOne(domain, MAIL_PROVIDERS, scorer=DamerauLevenshtein.distance, score_cutoff=limit)
     return best[0] if best else None
+
+
+def _provider_abroad(name: str, tld: str) -> bool:
+    """A known provider's service of another country: `yahoo` + `ar`, `hotmail` + `es`, `yahoo.co` + `jp`."""
+    return name in _KNOWN_BY_NAME and _is_country_tld(tld)
+
+
+def is_mail_provider(domain: str) -> bool:
+    """A consumer mailbox domain (gmail.com, googlemail.com, hotmail.es …): no evidence of an employer."""
+    if domain in MAIL_PROVIDERS or domain in MAIL_DOMAIN_ALIASES:
+        return True
+    name, _, tld = domain.rpartition(".")
+    return bool(name) and _provider_abroad(name, tld)
+
+
+def business_domain(local: str, domain: str) -> str | None:
+    """The company's domain an address gives: not a consumer, disposable or placeholder mailbox, nor a typo of one.
+
+    Role addresses (info@, sales@) are the company's own mailboxes and give its domain too.
+    """
+    if "." not in domain or domain.startswith(".") or domain.endswith(".") or is_placeholder_address(local, domain):
+        return None
+    if is_mail_provider(domain) or domain in _disposable() or domain_typo_fix(domain) is not None:
+        return None
+    return domain
 
 
 def _is_country_tld(tld: str) -> bool:
@@ -467,6 +502,61 @@ def company_case(value: str) -> str:
         else:
             out.append(word[:1].upper() + word[1:].lower())
     return "".join(out)
+
+
+def _has_keyword(words: str, keywords: tuple[str, ...]) -> bool:
+    return any(f" {k} " in words for k in keywords)
+
+
+@lru_cache(maxsize=65_536)
+def job_profile(title: str) -> tuple[str | None, str | None]:
+    """(function, seniority) of a job title from the keyword tables (`reference.TITLE_FUNCTIONS`, `TITLE_SENIORITIES`).
+
+    `VP Sales` → (Sales, VP), `Head of Marketing` → (Marketing, Director), `Software Engineer` →
+    (Engineering, Individual contributor), `CFO` → (Finance, C-level). A title with a function and
+    no seniority word is an individual contributor's; a title matching neither table gives nothing
+    (None, None), and one with a seniority word only (`Director`) gives no function.
+    """
+    words = f" {fold(title[:LONGEST_NAME])} "
+    function = next((value for keys, value in TITLE_FUNCTIONS if _has_keyword(words, keys)), None)
+    seniority = next((value for keys, value in TITLE_SENIORITIES if _has_keyword(words, keys)), None)
+    if seniority is None and function is not None:
+        seniority = INDIVIDUAL_CONTRIBUTOR
+    return function, seniority
+
+
+def split_full_name(value: str) -> tuple[str, str] | None:
+    """(first name, last name) of a full name written in one field, or None when it is not clearly one.
+
+    `Emily Johnson` → (Emily, Johnson), `Johnson, Emily` → (Emily, Johnson), `José García López` →
+    (José, García López). The given name must be on the name lists the swapped-names check reads
+    (Faker's, 16 locales) and not a particle (`Del Rio`, `van Dijk` are surnames); a second given
+    name (`Mary Ann Smith`) leaves where the first name ends a guess, so nothing is proposed.
+    """
+    text_ = normalise_whitespace(value)
+    if len(text_) > LONGEST_NAME or any(c.isdigit() for c in text_) or text_.count(",") > 1:
+        return None
+    if "," in text_:  # `Last, First`, one given name after the comma
+        rest, _, given = (part.strip() for part in text_.partition(","))
+        if not rest or not given or " " in given:
+            return None
+    else:
+        given, _, rest = text_.partition(" ")
+        if not rest:
+            return None
+    if not all(any(c.isalpha() for c in w) for w in (given, *rest.split(" "))):
+        return None
+    first_names, last_names = name_dictionaries()
+    low = given.lower()
+    if low not in first_names or low in SMALL_WORDS or len(given) < 2:
+        return None
+    after = rest.split(" ")
+    if len(after[-1].strip(".")) < 2:  # `Emily J.`: no surname to write
+        return None
+    second = after[0].lower()
+    if len(after) >= 2 and second in first_names and second not in last_names:
+        return None
+    return given, rest
 
 
 # -- dates ----------------------------------------------------------------------------------------

@@ -18,7 +18,11 @@ from checks.app.export import (  # noqa: F401 - re-exported for the pages
     owner_summary,
     write_export,
 )
-from checks.base import DIMENSIONS  # noqa: F401 - the pages read it from here
+from checks.base import (
+    DIMENSIONS,  # noqa: F401 - the pages read it from here
+    ENRICHMENT_PREFIX,
+    is_enrichment,
+)
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 PERIODS = {"30 days": 30, "90 days": 90, "1 year": 365, "All": None}
@@ -149,11 +153,25 @@ def entity_table(scores: pd.DataFrame, run_id: int, prev_id: int | None, month_i
 
 
 def worst_checks(results: pd.DataFrame, n: int = 10) -> pd.DataFrame:
-    """Checks with the most failing records (ties: lower score first)."""
-    bad = results[results.failed > 0].copy()
+    """Checks with the most failing records (ties: lower score first); enrichment opportunities are no failures."""
+    bad = results[(results.failed > 0) & ~results.check_id.map(is_enrichment).astype(bool)].copy()
     bad["severity_rank"] = bad.severity.map(SEVERITY_ORDER).fillna(9)
     bad = bad.sort_values(["failed", "score", "severity_rank"], ascending=[False, True, True])
     return bad.head(n)[["check_id", "entity", "dimension", "severity", "failed", "applicable", "score"]].reset_index(drop=True)
+
+
+def enrichment_table(opportunities: pd.DataFrame) -> pd.DataFrame:
+    """Enrichment opportunities as the Overview lists them: entity, field, where the value comes from, records.
+
+    `opportunities` is `queries.enrichment_opportunities`; `source` is the check's name without its
+    `enrichment.` prefix (country_from_phone).
+    """
+    cols = ["entity", "field", "source", "records"]
+    if opportunities.empty:
+        return pd.DataFrame(columns=cols)
+    out = opportunities.assign(source=opportunities.check_id.str.removeprefix(ENRICHMENT_PREFIX),
+                               records=opportunities.records.astype(int))
+    return out.sort_values(["entity", "field", "records"], ascending=[True, True, False])[cols].reset_index(drop=True)
 
 
 def worst_fields(scores: pd.DataFrame, run_id: int, n: int = 10) -> pd.DataFrame:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from checks.base import ENRICHMENT_PREFIX
 from checks.values import as_keys
 from connectors.history import FindingFilter, HistoryStore
 
@@ -157,6 +158,12 @@ def owners(url: str, run_id: int) -> list[str]:
 def failing_checks(url: str, run_id: int) -> pd.DataFrame:
     """Checks with failures in a run, worst first: check_id, entity, dimension, fields, failed, applicable, score."""
     return store(url).results.failing_checks(run_id)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def enrichment_opportunities(url: str, run_id: int) -> pd.DataFrame:
+    """Per enrichment check, entity and field: records whose empty value the other fields give (check_id, entity, field, records)."""
+    return store(url).findings.records_per_field(run_id, ENRICHMENT_PREFIX)
 
 
 # -- worklists, comparisons ---------------------------------------------------------------------

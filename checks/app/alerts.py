@@ -5,7 +5,8 @@ Each rule (config `alerts.rules`) is measured from the history store:
 - `score_below`: the newest completed run's score for `scope` is below `threshold`.
 - `score_drop`: that score fell by at least `threshold` points since the previous completed run
   limited to the same checks (`only`), so a partial run is never compared with a full one.
-- `failed_count_above`: more than `threshold` failures for `scope` in the newest completed run.
+- `failed_count_above`: more than `threshold` failures for `scope` in the newest completed run
+  (enrichment opportunities count only for their own check's scope: they are no failures).
 - `run_failed`: the newest finished run of the source failed.
 - `heartbeat_stale`: no scheduler of the source has beaten for more than `threshold` minutes.
 
@@ -30,7 +31,7 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy.exc import SQLAlchemyError
 
-from checks.base import DIMENSIONS
+from checks.base import DIMENSIONS, is_enrichment
 from checks.config import ENTITY_NAMES, AlertChannel, AlertRule, Config
 from connectors.errors import CleanCRMError, ConfigError
 from connectors.history import HistoryStore, utcnow
@@ -149,6 +150,8 @@ def failed_count(store: HistoryStore, run_id: int, scope: str) -> int | None:
     results = store.results.check_results(run_id)
     if not len(results):
         return None
+    if scope not in set(results.check_id):  # a dimension's or an entity's failures are not its opportunities
+        results = results[~results.check_id.map(is_enrichment)]
     if scope == "overall":
         sel = results
     elif scope in DIMENSIONS:

@@ -134,6 +134,27 @@ def import_csv(ent: EntityFixes, changes: list[Change], fmt: PackageFormat, new:
     return buf.getvalue().encode("utf-8")
 
 
+def clear_file(ent: EntityFixes, changes: list[Change], fmt: PackageFormat) -> bytes | None:
+    """The fields a fix filled that were empty, where the format's import cannot empty a field again.
+
+    A blank cell leaves a field as it is in a generic import and in HubSpot's, so the rollback file
+    cannot put the emptiness back: these fields are listed to clear by hand. (Salesforce takes
+    `#N/A`, SQL takes NULL: their rollback files do it.)
+    """
+    if fmt.null:
+        return None
+    empty = [c for c in changes if c.current is None or (isinstance(c.current, float) and c.current != c.current)
+             or (isinstance(c.current, str) and c.current == "")]
+    if not empty:
+        return None
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow([fmt.key_header or ent.key_column, "column", "was"])
+    for c in sorted(empty, key=lambda c: (_key_order(c.record_key), c.column)):
+        writer.writerow([c.record_key, c.column, "empty text" if c.current == "" else "null"])
+    return buf.getvalue().encode("utf-8")
+
+
 def _key_order(key: str):
     return (0, int(key), "") if key.lstrip("-").isdigit() else (1, 0, key)
 
@@ -224,6 +245,9 @@ def build_package(cfg: Config, source: Source, fixes: list[EntityFixes], fmt_nam
                 files[f"{ent.entity}.apply.csv"] = import_csv(ent, apply, fmt, True)
                 files[f"{ent.entity}.rollback.csv"] = import_csv(ent, apply, fmt, False)
                 names += [f"{ent.entity}.apply.csv", f"{ent.entity}.rollback.csv"]
+                if clears := clear_file(ent, apply, fmt):
+                    files[f"{ent.entity}.rollback_clear.csv"] = clears
+                    names.append(f"{ent.entity}.rollback_clear.csv")
         if review:
             files[f"{ent.entity}.review.csv"] = _human_csv(reasons_frame([EntityFixes(
                 ent.entity, ent.table, ent.key_column, review, ent.outcomes)]))
@@ -258,7 +282,8 @@ def _readme(package_id: str, fmt: PackageFormat, entities: dict) -> str:
     lines = [f"cleancrm fix package {package_id} ({fmt.name})", "",
              "How to apply: " + fmt.how_to_apply, "",
              "How to undo: apply the rollback file of each entity the same way; it holds the values read from the "
-             "CRM when this package was made.", "",
+             "CRM when this package was made. Where a fix filled an empty field and the import cannot empty it "
+             "again, <entity>.rollback_clear.csv lists the fields to clear.", "",
              "Files:"]
     for entity, info in entities.items():
         lines.append(f"- {entity} (table {info['table']}, key {info['key']}): {info['apply_records']} records to "

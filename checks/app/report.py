@@ -18,6 +18,8 @@ import math
 
 import pandas as pd
 
+from checks.base import is_enrichment
+
 
 def _num(value):
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else round(float(value), 2)
@@ -52,13 +54,19 @@ def summary_table(outcome) -> str:
     if len(grid):
         lines.append(grid.round(1).astype(object).fillna("-").to_string())
         lines.append("")
-    worst = r.check_results[r.check_results.failed > 0].sort_values("score").head(15)
+    failing = r.check_results[r.check_results.failed > 0]
+    enrichment = failing.check_id.map(is_enrichment).astype(bool)
+    worst = failing[~enrichment].sort_values("score").head(15)
     if len(worst):
         lines.append("Checks with failures (worst first):")
         lines.append(pd.DataFrame({"check": worst.check_id, "entity": worst.entity, "failed": worst.failed,
                                    "of": worst.applicable, "score": worst.score.round(1)}).to_string(index=False))
     else:
         lines.append("No check failed.")
+    found = failing[enrichment]
+    if len(found):  # opportunities, not failures: values the records' other fields give
+        lines.append("\nEnrichment opportunities (empty values the records' other fields give; `cleancrm fixes` writes them):")
+        lines += [f"  {row.check_id} on {row.entity}: {row.failed:,}" for row in found.itertuples()]
     if outcome.skipped:
         lines.append(f"\nNot run on this config ({len(outcome.skipped)}):")
         lines += [f"  {check} on {entity}: {why}" for check, entity, why in outcome.skipped]

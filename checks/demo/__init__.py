@@ -25,6 +25,7 @@ from checks.demo.defects import (
     inject_contact_date_defects,
     inject_contact_duplicates,
     inject_contact_value_defects,
+    inject_enrichment_gaps,
     inject_lead_defects,
     inject_opportunity_defects,
 )
@@ -124,6 +125,7 @@ def build_tables(contacts: int, seed: int, as_of: datetime) -> Injector:
     inject_account_defects(inj, max(3, len(accts) // 50))
     inject_lead_defects(inj, max(5, round(len(leads) * 0.02)))
     inject_opportunity_defects(inj, max(5, round(len(opps) * 0.02)))
+    inject_enrichment_gaps(inj, per_kind)
     for entity in ("contact", "lead", "opportunity"):
         add_soft_deleted(inj, entity, max(3, len(inj.tables[entity]) // 100))
     return inj

@@ -31,6 +31,7 @@ from checks.demo.places import (
     City,
     Country,
 )
+from checks.values import job_profile
 
 DAY = 86_400
 
@@ -265,6 +266,10 @@ def contacts(rng, pools: Pools, n: int, as_of: datetime, accts: pd.DataFrame, ow
     frame = people(rng, pools, n, as_of, company_domains=accts.domain.to_numpy()[acct_idx])
     frame.insert(0, "id", np.arange(1, n + 1))
     frame["title"] = np.array(TITLES, dtype=object)[rng.integers(0, len(TITLES), n)]
+    # The team's function and seniority fields, filled as the title reads (the enrichment check's table).
+    profiles = {title: job_profile(title) for title in TITLES}
+    frame["job_function"] = [profiles[t][0] for t in frame.title]
+    frame["seniority"] = [profiles[t][1] for t in frame.title]
     frame["account_id"] = accts.id.to_numpy()[acct_idx]
     frame["owner_id"] = owners[rng.integers(0, len(owners), n)]
     frame["street"] = [f"{rng.integers(1, 400)} {s}" for s in
@@ -280,6 +285,9 @@ def leads(rng, pools: Pools, n: int, as_of: datetime, owners: np.ndarray) -> pd.
     frame.insert(0, "id", np.arange(1, n + 1))
     comp = [pools.companies[c][rng.integers(0, len(pools.companies[c]))] for c in frame.country]
     frame["company"] = comp
+    tlds = {c.code: c.company_tld for c in COUNTRIES}
+    frame["website"] = [f"https://www.{company_domain(name, tlds[c])}" for name, c in zip(comp, frame.country,
+                                                                                         strict=True)]
     statuses = np.array(LEAD_OPEN_STATUSES + LEAD_CLOSED_STATUSES, dtype=object)
     frame["status"] = statuses[rng.integers(0, len(statuses), n)]
     open_ = frame.status.isin(LEAD_OPEN_STATUSES).to_numpy()

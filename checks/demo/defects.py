@@ -16,7 +16,7 @@ import pandas as pd
 import phonenumbers
 from nicknames import NickNamer
 
-from checks.demo.baseline import ascii_fold, valid_phones
+from checks.demo.baseline import ascii_fold, company_domain, valid_phones
 from checks.demo.places import COUNTRIES, LEAD_OPEN_STATUSES, LOST, OPEN_STAGES, WON
 
 COUNTRY_VARIANTS = {
@@ -376,6 +376,54 @@ def inject_lead_defects(inj: Injector, n: int) -> None:
         inj.set("lead", r, "company", accounts.get(contacts.account_id.iat[crow], None), "lead_duplicates_contact")
         inj.mark("lead_duplicates_contact", "lead", [r])
         inj.lead_contact.append({"lead": str(lead.id.iat[r]), "contact": str(contacts.id.iat[crow])})
+
+
+def inject_enrichment_gaps(inj: Injector, n: int) -> None:
+    """Empty fields the record's other values give (the enrichment checks' opportunities), one kind per record.
+
+    Leads without a country: with a phone written with its country code (US, DE, FR, whose postal
+    codes fit many countries' formats), or without phones and with a GB or NL postal code, which
+    only that country writes. US contacts without a state; leads whose full name is in the last
+    name; contacts whose job function or seniority is empty or reads otherwise than the title;
+    leads with a business email at their company's domain and no website.
+    """
+    lead, contact = inj.tables["lead"], inj.tables["contact"]
+    has_phone = (lead.phone.notna() | lead.mobile.notna()).to_numpy()
+    for r in inj.pick("lead", n, has_phone & lead.country.isin(["US", "DE", "FR"]).to_numpy()):
+        inj.set("lead", r, "country", None, "country_from_phone")
+        inj.mark("country_from_phone", "lead", [r])
+    for r in inj.pick("lead", n, lead.country.isin(["GB", "NL"]).to_numpy()):
+        for column in ("country", "phone", "mobile"):
+            inj.set("lead", r, column, None, "country_from_postal")
+        inj.mark("country_from_postal", "lead", [r])
+    original = (contact.id <= inj.original_max["contact"]).to_numpy()
+    for r in inj.pick("contact", n, original & (contact.country == "US").to_numpy()):
+        inj.set("contact", r, "state", None, "state_from_postal")
+        inj.mark("state_from_postal", "contact", [r])
+    for r in inj.pick("lead", n):
+        full = f"{inj.col('lead', r, 'first_name')} {inj.col('lead', r, 'last_name')}"
+        inj.set("lead", r, "first_name", None, "name_split")
+        inj.set("lead", r, "last_name", full, "name_split")
+        inj.mark("name_split", "lead", [r])
+    for r in inj.pick("contact", n, original):
+        variant = inj.rng.integers(0, 3)
+        if variant < 2:  # left empty
+            inj.set("contact", r, ("job_function", "seniority")[variant], None, "title_function")
+        else:  # a function the title does not read as
+            wrong = "Marketing" if inj.col("contact", r, "job_function") != "Marketing" else "Finance"
+            inj.set("contact", r, "job_function", wrong, "title_function")
+        inj.mark("title_function", "contact", [r])
+    seen = set(contact.email.dropna()) | set(lead.email.dropna())
+    tlds = {c.code: c.company_tld for c in COUNTRIES}
+    for r in inj.pick("lead", n, lead.company.notna().to_numpy()):
+        local = inj.col("lead", r, "email").partition("@")[0]
+        address = f"{local}@{company_domain(inj.col('lead', r, 'company'), tlds[inj.col('lead', r, 'country')])}"
+        if address in seen:
+            continue
+        seen.add(address)
+        inj.set("lead", r, "email", address, "website_domain")
+        inj.set("lead", r, "website", None, "website_domain")
+        inj.mark("website_domain", "lead", [r])
 
 
 def inject_opportunity_defects(inj: Injector, n: int) -> None:

@@ -43,6 +43,12 @@ KIND_TO_CHECK: dict[str, str] = {
     "won_without_amount": "accuracy.won_without_amount",
     "close_before_created": "accuracy.close_before_created",
     "deal_past_close": "freshness.stale_pipeline",
+    "country_from_phone": "enrichment.country_from_phone",
+    "country_from_postal": "enrichment.country_from_postal",
+    "state_from_postal": "enrichment.state_from_postal",
+    "name_split": "enrichment.name_split",
+    "title_function": "enrichment.title_function",
+    "website_domain": "enrichment.website_domain",
 }
 GROUP_TO_CHECK = {"email": "duplication.exact_email", "phone": "duplication.exact_phone",
                   "name_company": "duplication.exact_name", "name": "duplication.exact_name"}

@@ -37,8 +37,10 @@ accounts = Table(
     Column("created_at", DateTime), Column("modified_at", DateTime),
     Column("deleted", Integer, nullable=False, server_default="0"),
 )
-contacts = _person("contacts", Column("title", String(100)), Column("account_id", Integer))
-leads = _person("leads", Column("company", String(200)), Column("status", String(40)), Column("converted", Integer))
+contacts = _person("contacts", Column("title", String(100)), Column("account_id", Integer),
+                   Column("job_function", String(40)), Column("seniority", String(40)))
+leads = _person("leads", Column("company", String(200)), Column("status", String(40)), Column("converted", Integer),
+                Column("website", String(200)))
 opportunities = Table(
     "opportunities", metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),

@@ -7,6 +7,14 @@ from checks.base import REGISTRY, Check
 
 def all_checks() -> dict[str, type[Check]]:
     """Every registered check, importing the dimension modules once."""
-    from checks.dimensions import accuracy, completeness, consistency, duplication, freshness, fuzzy  # noqa: F401
+    from checks.dimensions import (  # noqa: F401
+        accuracy,
+        completeness,
+        consistency,
+        duplication,
+        enrichment,
+        freshness,
+        fuzzy,
+    )
 
     return REGISTRY

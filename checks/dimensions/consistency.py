@@ -62,6 +62,7 @@ class CountryIso(Check):
     """
 
     id = "consistency.country_iso"
+    advice = "write the country as its ISO code"
     fix_confidence = 0.95  # only countries pycountry or the alias map recognise get a code
     dimension = "consistency"
     entities = ("contact", "lead", "account")
@@ -223,6 +224,7 @@ class PhoneCountry(Check):
     """
 
     id = "consistency.phone_country"
+    advice = "check the number's country code against the record's country"
     dimension = "consistency"
     entities = ("contact", "lead", "account")
     fields = ("phone", "country")
@@ -251,6 +253,7 @@ class Orphans(Check):
     """
 
     id = "consistency.orphans"
+    advice = "link it to an existing record, or clear the reference"
     dimension = "consistency"
     entities = ("contact", "lead", "opportunity", "account")
     fields = ()
@@ -302,6 +305,7 @@ class OwnerInactive(Check):
     """
 
     id = "consistency.owner_inactive"
+    advice = "reassign the record to an active user"
     dimension = "consistency"
     entities = ("contact", "account", "lead", "opportunity")
     fields = ("owner_id",)

@@ -66,6 +66,7 @@ class NewestUpdate(Check):
     """
 
     id = "freshness.newest_update"
+    advice = "check that the CRM's sync or imports still run"
     dimension = "freshness"
     entities = RECORD_ENTITIES
     fields = ("modified_at",)
@@ -153,6 +154,7 @@ class MassUpdate(Check):
     """
 
     id = "freshness.mass_update"
+    advice = "check the bulk update that touched these records at once"
     dimension = "freshness"
     entities = RECORD_ENTITIES
     fields = ("modified_at",)

@@ -70,6 +70,13 @@ class Rule(Check):
         self.lookups = ("rule_keys",) if rule.kind in ("reference", "sql") else ()
         # A near-miss of a picklist value (case, spaces, one typo) is fixed to the listed value.
         self.fix_confidence = 0.9 if rule.kind == "allowed_values" else None
+        field = rule.field or ", ".join(rule.fields or [])
+        self.advice = {"required": f"fill in {field}", "required_if": f"fill in {field}",
+                       "allowed_values": f"choose one of the allowed {field} values",
+                       "pattern": f"correct {field} to the expected form", "range": f"correct {field}",
+                       "compare": f"correct {field} or {rule.other}",
+                       "reference": f"link {field} to an existing record, or clear it",
+                       "sql": rule.description}.get(rule.kind)
         self.description = rule.description or f"{rule.kind} rule on {', '.join(self.fields) or entity}"
 
     def settled(self, ctx):  # noqa: D102

@@ -286,6 +286,8 @@ def measure(cfg: Config, source: Source, planned: list[Planned], now: datetime,
                                 "failed": failed, "score": score, "metrics": json.dumps(out.metrics, default=str)})
             if failed:
                 f = out.failures.reindex(columns=FAILURE_COLUMNS)
+                if p.check.advice:  # every finding says what to do, when no value can be proposed
+                    f["suggestion"] = f.suggestion.astype(object).where(f.suggestion.notna(), p.check.advice)
                 finding_parts.append(f.assign(check_id=p.check.id, entity=entity, severity=p.severity))
     with m.stages.timed("scores and findings"):
         results = pd.DataFrame(result_rows)

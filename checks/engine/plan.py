@@ -113,7 +113,7 @@ def not_planned(cfg: Config) -> list[tuple[str, str, str]]:
                 out.append((cid, entity, "disabled in the config"))
             elif not check.applies_to(entity, mapped):
                 missing = [f for f in check.fields if f not in mapped]
-                joined = (" or " if check.any_field else " and ").join(missing)
+                joined = check.unmet(mapped)
                 derived = [f for f in missing if f in DERIVED_FROM_STAGE]
                 hint = f" (or stage with {', '.join(DERIVED_FROM_STAGE[f] for f in derived)})" if derived else ""
                 out.append((cid, entity, f"needs {joined} mapped{hint}"))

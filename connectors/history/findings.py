@@ -154,6 +154,15 @@ class Findings(StorePart):
                f"ORDER BY coalesce(f.owner, '~'), f.entity, f.record_key, f.check_id, f.id")
         return self._query(run_id, sql, where.params, ("findings", "checks", "records"))
 
+    def records_per_field(self, run_id: int, check_prefix: str) -> pd.DataFrame:
+        """Records with findings per check, entity and field, of the checks whose id starts with `check_prefix`.
+
+        Columns check_id, entity, field, records; most records first.
+        """
+        return self._query(run_id, "SELECT check_id, entity, field, count(DISTINCT record_key) AS records "
+                           "FROM findings WHERE starts_with(check_id, ?) GROUP BY check_id, entity, field "
+                           "ORDER BY records DESC, entity, field, check_id", [check_prefix], ("findings",))
+
     # -- before and after -------------------------------------------------------------------------
     def failing_keys(self, run_id: int) -> pd.DataFrame:
         """Distinct (check, entity, record) failing in a run: the unit of before/after comparison."""

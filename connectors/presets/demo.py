@@ -22,7 +22,9 @@ class Demo(Preset, name="demo"):
             "first_name": "first_name", "last_name": "last_name", "email": "email", "phone": ["phone", "mobile"],
             "title": "title", "account_id": "account_id", "owner_id": "owner_id", "street": "street", "city": "city",
             "state": "state", "postal_code": "postal_code", "country": "country", "created_at": "created_at",
-            "modified_at": "modified_at"}, "required": ["first_name", "last_name", "country"]},
+            "modified_at": "modified_at"}, "required": ["first_name", "last_name", "country"],
+            # The team's own fields, filled from the title (enrichment.title_function).
+            "custom_fields": {"job_function": "job_function", "seniority": "seniority"}},
         "account": {"table": "accounts", "key": "id", "soft_delete": "deleted = 1", "fields": {
             "name": "name", "phone": "phone", "website": "website", "city": "city", "state": "state",
             "postal_code": "postal_code", "country": "country", "owner_id": "owner_id", "created_at": "created_at",
@@ -31,7 +33,8 @@ class Demo(Preset, name="demo"):
             "first_name": "first_name", "last_name": "last_name", "email": "email", "phone": ["phone", "mobile"],
             "company": "company", "status": "status", "city": "city", "state": "state", "postal_code": "postal_code",
             "country": "country", "owner_id": "owner_id", "converted": "converted", "created_at": "created_at",
-            "modified_at": "modified_at"}, "required": ["last_name", "company"]},
+            "modified_at": "modified_at"}, "required": ["last_name", "company"],
+            "custom_fields": {"website": "website"}},
         "opportunity": {"table": "opportunities", "key": "id", "soft_delete": "deleted = 1", "fields": {
             "name": "name", "amount": "amount", "stage": "stage",
             "is_won": {"sql": "CASE WHEN opportunities.stage = 'Closed Won' THEN 1 ELSE 0 END"},

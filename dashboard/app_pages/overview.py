@@ -1,4 +1,4 @@
-"""Overview: the scores, how they moved, what is worst, and when data were last measured."""
+"""Overview: the scores, how they moved, what is worst, what could be filled in, and when data were last measured."""
 
 from __future__ import annotations
 
@@ -109,3 +109,18 @@ with right:
     else:
         st.dataframe(fields.assign(score=fields.score.map(logic.fmt_score)), hide_index=True, width="stretch",
                      column_config={"entity": "Entity", "field": "Field", "score": "Score"})
+
+# -- enrichment ---------------------------------------------------------------------------------
+st.subheader("Enrichment opportunities")
+chances = logic.enrichment_table(queries.enrichment_opportunities(url, run_id))
+if chances.empty:
+    st.info("No empty field in this run that the record's other values could fill in.")
+else:
+    st.dataframe(chances.assign(records=chances.records.map(logic.fmt_count)), hide_index=True, width="stretch",
+                 column_config={"entity": "Entity", "field": "Field", "source": "Derived by", "records": "Records"})
+st.caption("Empty fields (and functions or seniorities at odds with the title) whose value the record's other "
+           "fields give: the country from a phone's country code or the postal code, the state from the postal "
+           "code, first and last name from a full name, function and seniority from the title, the website from "
+           "a business email. They weigh nothing in the scores. `cleancrm fixes` or the Fix package page turns "
+           "them into an import file, with the reason for each value.")
+st.page_link("app_pages/fix.py", label="Make a fix package →", icon=":material/build:")

@@ -172,7 +172,7 @@ def test_text_that_is_not_utf8_is_a_finding_not_an_abort(tmp_path):
     findings = outcome.result.findings
     mine = findings[(findings.record_key == "2") & (findings.check_id == "accuracy.mojibake")]
     assert mine[["field", "value", "reason", "suggestion"]].values.tolist() == [
-        ["first_name", "Jos\ufffd", "not valid UTF-8 text", None]]
+        ["first_name", "Jos\ufffd", "not valid UTF-8 text", "retype the text: its characters cannot be recovered"]]
     assert outcome.result.rows_read["contact"] == 2
     assert not ((findings.record_key == "1") & (findings.check_id == "accuracy.mojibake")).any()
 

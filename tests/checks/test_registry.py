@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from checks.base import DIMENSIONS, REGISTRY, Check, register
+from checks.base import DIMENSIONS, REGISTRY, Check, is_enrichment, register
 from checks.config import ENTITY_NAMES, Config, load_config
 from checks.demo.evaluate import GROUP_TO_CHECK, KIND_TO_CHECK
 from checks.dimensions import all_checks
@@ -35,7 +35,11 @@ def test_check_is_documented_and_well_formed(check_id, cls):
     assert cls.severity in ("low", "medium", "high", "critical")
     assert cls.scope in ("row", "entity")
     assert cls.weight >= 0
-    assert cls.id.split(".")[0] == cls.dimension, f"{check_id}: id should start with its dimension"
+    if is_enrichment(check_id):  # opportunities: completeness checks that weigh nothing, found by their prefix
+        assert (cls.dimension, cls.severity, cls.weight) == ("completeness", "low", 0.0), check_id
+        assert cls.fix_confidence is not None and cls.scope == "row" and not cls.lookups, check_id
+    else:
+        assert cls.id.split(".")[0] == cls.dimension, f"{check_id}: id should start with its dimension"
 
 
 def test_registry_is_not_empty_and_covers_every_dimension():

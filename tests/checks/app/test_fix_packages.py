@@ -140,7 +140,16 @@ def test_applying_the_package_clears_its_findings_adds_none_and_the_rollback_res
     for entity, info in manifest["entities"].items():
         if f"{entity}.rollback.csv" in info["files"]:
             import_csv(crm / "crm.db", info["table"], csv_package / f"{entity}.rollback.csv")
+        if f"{entity}.rollback_clear.csv" in info["files"]:  # fields that were empty: cleared by hand
+            con = sqlite3.connect(crm / "crm.db")
+            with con:
+                for key, column, was in list(csv.reader(io.StringIO(
+                        (csv_package / f"{entity}.rollback_clear.csv").read_text())))[1:]:
+                    con.execute(f'UPDATE "{info["table"]}" SET "{column}" = ? WHERE id = ?',
+                                ("" if was == "empty text" else None, key))
+            con.close()
     assert checksums(crm / "crm.db") == original
+    assert any(name.endswith(".rollback_clear.csv") for info in manifest["entities"].values() for name in info["files"])
 
 
 def test_the_sql_script_makes_the_same_changes_and_its_rollback_undoes_them(demo, csv_package, tmp_path):
@@ -281,3 +290,13 @@ def test_the_config_and_history_are_left_as_they_were(demo, tmp_path):
     entry = store.audit.list("demo", action="fix_package").iloc[0]
     assert json.loads(entry.detail)["format"] == "sql"
     assert yaml.safe_load((crm / "cleancrm.yml").read_text())["name"] == "demo"
+
+
+def test_every_finding_says_what_to_do(demo):
+    """Before, 18 checks never offered a suggested fix: now each finding has a value to set or advice."""
+    cfg = load_config(demo / "cleancrm.yml")
+    store = HistoryStore(cfg.history_url())
+    found = store.findings.of_run(store.runs.resolve("latest", cfg.name))
+    silent = found[found.suggestion.isna()].groupby("check_id").size()
+    assert silent.empty, silent.to_dict()
+    assert found.check_id.nunique() >= 30

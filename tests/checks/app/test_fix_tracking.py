@@ -51,12 +51,12 @@ def latest_status(folder):
 
 @pytest.fixture(scope="module")
 def played(tmp_path_factory):
-    """Run, package (sql), apply all but one record, change one email differently, run again."""
+    """Run, package the contacts' fixes (sql), apply all but one record, change one email differently, run again."""
     folder = tmp_path_factory.mktemp("loop")
     generate_demo(folder, contacts=600, seed=8, as_of=pd.Timestamp(AS_OF).to_pydatetime())
     cli("run", "--config", folder / "cleancrm.yml", "--now", AS_OF)
     out = folder / "pkg"
-    cli("fixes", "--config", folder / "cleancrm.yml", "--out", out, "--format", "sql")
+    cli("fixes", "--config", folder / "cleancrm.yml", "--out", out, "--format", "sql", "--entity", "contact")
     reasons = pd.read_csv(out / "reasons.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
     applied = reasons[reasons.destination == "apply"]
     by_id = statements((out / "contact.apply.sql").read_text())
