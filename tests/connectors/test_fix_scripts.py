@@ -18,26 +18,18 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 import yaml
-from typer.testing import CliRunner
 
-from checks.app.cli import app
 from checks.config import load_config
 from checks.demo.export import shape_tables, write_shape
 from connectors.history import HistoryStore
 from connectors.presets import build_config
 from connectors.source import open_source
+from tests.support.commands import cli
 
 NOW = "2024-06-01"
 # Trimmed by the whitespace fix; what is left must reach the database as written.
 TRICKY_CITY = "  O'Brien \\ Town; DROP TABLE x;\n-- 'end' "
 TRICKY_FIXED = "O'Brien \\ Town; DROP TABLE x; -- 'end'"
-runner = CliRunner()
-
-
-def cli(*args):
-    result = runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result
 
 
 def run_script(url: str, script: str) -> None:

@@ -11,22 +11,14 @@ import sqlite3
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from checks.app.cli import app
 from checks.config import load_config
 from checks.demo import generate_demo
 from connectors.history import HistoryStore
+from tests.support.commands import cli, invoke
 
 AS_OF = "2026-11-23"
 EXACT = ("duplication.exact_email", "duplication.exact_phone", "duplication.exact_name")
-runner = CliRunner()
-
-
-def cli(*args):
-    result = runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result
 
 
 def latest(folder):
@@ -118,7 +110,7 @@ def test_undoing_the_decision_brings_the_pair_back(demo, twins):
     assert cid not in set(store.decisions.list("demo").cluster_id)
     after = duplicate_findings(demo, set(keys))
     assert len(after[after.reason.str.contains("|".join(keys))]) >= 2
-    again = runner.invoke(app, ["decisions", "--config", str(demo / "cleancrm.yml"), "--undo", cid])
+    again = invoke("decisions", "--config", demo / "cleancrm.yml", "--undo", cid)
     assert again.exit_code == 2 and "no decision on cluster" in again.output
 
 

@@ -15,22 +15,14 @@ import sqlite3
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from checks.app.cli import app
 from checks.config import load_config
 from checks.demo import generate_demo
 from checks.engine.fix_tracking import status_tables
 from connectors.history import HistoryStore
+from tests.support.commands import cli
 
 AS_OF = "2026-11-23"
-runner = CliRunner()
-
-
-def cli(*args):
-    result = runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result
 
 
 def statements(script: str) -> dict[str, str]:

@@ -14,23 +14,15 @@ import sqlite3
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from checks.app.cli import app
 from checks.app.merge_package import CALLS_PER_SCRIPT, apex_scripts
 from checks.config import load_config
 from checks.demo import generate_demo
 from checks.fixes.merges import MergePlan
 from connectors.history import HistoryStore
+from tests.support.commands import cli
 
 AS_OF = "2026-11-23"
-runner = CliRunner()
-
-
-def cli(*args):
-    result = runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result
 
 
 def rows(path) -> list[dict]:
