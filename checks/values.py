@@ -75,6 +75,20 @@ def value_text(value) -> str | None:
     return value if type(value) is str else as_text(value)
 
 
+def code_text(series: pd.Series) -> pd.Series:
+    """Codes (postal codes) as text: like `text`, a whole float as the integer it is.
+
+    A number column with NULLs reads as floats, and `1067.0` is no postal code: `1067` is (and may
+    have lost its leading zero).
+    """
+    values = series.to_numpy(dtype=object)
+    whole = [isinstance(v, float) and v.is_integer() and abs(v) < 2**53 for v in values]
+    if not any(whole):
+        return text(series)
+    return text(pd.Series([str(int(v)) if w else v for v, w in zip(values, whole, strict=True)],
+                          index=series.index, dtype=object))
+
+
 def missing_values(uniques: pd.Series) -> np.ndarray:
     """Per distinct non-null value: blank or a null token."""
     # `is_missing` on a text, inlined: this runs once per distinct value of every text column.

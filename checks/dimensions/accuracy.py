@@ -27,6 +27,7 @@ from checks.fields import (
 from checks.reference import name_dictionaries
 from checks.settled import plain_email, valid_nanp_e164
 from checks.values import (
+    code_text,
     domain_typo_fix,
     email_ok,
     fixed_encoding,
@@ -266,7 +267,8 @@ class PostalFormat(Check):
         padded = map_distinct(pairs[bad], _zeros_restored).reindex(frame.index)
         lost = padded.notna()
         reason[lost[lost].index] = "postal code lost its leading zero (a spreadsheet read it as a number)"
-        return Outcome(int(applicable.sum()), failures(frame, bad, fc, shown(frame, fc, bad), reason, padded))
+        held = code_text(frame.loc[bad.to_numpy(dtype=bool), fc.label])  # `1067`, as the code reads, not `1067.0`
+        return Outcome(int(applicable.sum()), failures(frame, bad, fc, held, reason, padded))
 
 
 def by_country(frame, ctx, fc, judge):
@@ -276,7 +278,7 @@ def by_country(frame, ctx, fc, judge):
     """
     cc = countries(frame, ctx)
     mask = usable(frame, fc) & cc.notna()
-    pairs = pd.Series(list(zip(text(frame[fc.label]), cc, strict=True)), index=frame.index)
+    pairs = pd.Series(list(zip(code_text(frame[fc.label]), cc, strict=True)), index=frame.index)
     verdict = pd.Series(None, index=frame.index, dtype=object)
     verdict[mask] = map_distinct(pairs[mask], judge)
     applicable = mask & verdict.notna()

@@ -300,3 +300,33 @@ def test_every_finding_says_what_to_do(demo):
     silent = found[found.suggestion.isna()].groupby("check_id").size()
     assert silent.empty, silent.to_dict()
     assert found.check_id.nunique() >= 30
+
+
+def test_a_fix_for_a_computed_field_or_a_number_column_waits_for_review(tmp_path):
+    from tests.checks.conftest import build_tiny_crm, tiny_config
+
+    db = build_tiny_crm(tmp_path / "crm.db", {"contacts": [
+        {"id": 1, "first_name": " Anna", "last_name": "Berg", "country": "DE", "email": "anna@berg.de"},
+        {"id": 2, "first_name": "Ben", "last_name": "Kurz", "country": "DE", "email": "ben@kurz.de"}]})
+    con = sqlite3.connect(db)
+    with con:  # a postal code stored as a number: its leading zero is gone, and cannot be stored again
+        con.execute("ALTER TABLE contacts ADD COLUMN postal_code INTEGER")
+        con.execute("UPDATE contacts SET postal_code = 1067 WHERE id = 2")
+    con.close()
+    data = tiny_config(db)
+    contact = data["entities"]["contact"]
+    contact["fields"] = {**contact["fields"], "first_name": {"sql": "contacts.first_name || ''"},
+                         "postal_code": "postal_code"}
+    data["entities"] = {"contact": contact}
+    data["references"] = []
+    (tmp_path / "cleancrm.yml").write_text(yaml.safe_dump(data))
+    cli("run", "--config", tmp_path / "cleancrm.yml", "--now", AS_OF)
+    out = tmp_path / "pkg"
+    package(tmp_path, out, "--format", "csv")
+    r = reasons(out).set_index(["record_id", "field"])
+    assert r.loc[("1", "first_name"), "review_reason"].startswith("first_name is computed or joined")
+    # Read as the float 1067.0 (the column has NULLs), judged as the code 1067 that lost its zero.
+    assert r.loc[("2", "postal_code"), "proposed_value"] == "01067"
+    assert r.loc[("2", "postal_code"), "reasons"].startswith("postal code lost its leading zero")
+    assert "is a int column" in r.loc[("2", "postal_code"), "review_reason"]
+    assert (r.destination == "review").all() and not (out / "contact.apply.csv").exists()
