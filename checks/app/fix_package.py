@@ -36,7 +36,7 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
-from checks.app.export import build_worklist, starts_formula, write_export
+from checks.app.export import build_worklist, export_bytes, starts_formula
 from checks.config import Config
 from checks.engine.run import open_checked_source
 from checks.fixes.proposals import APPLY, DEFAULT_MIN_CONFIDENCE, REVIEW, Change, EntityFixes, propose
@@ -143,15 +143,14 @@ def clear_file(ent: EntityFixes, changes: list[Change], fmt: PackageFormat) -> b
     """
     if fmt.null:
         return None
-    empty = [c for c in changes if c.current is None or (isinstance(c.current, float) and c.current != c.current)
-             or (isinstance(c.current, str) and c.current == "")]
+    empty = [c for c in changes if value_text(c.current) in (None, "")]
     if not empty:
         return None
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow([fmt.key_header or ent.key_column, "column", "was"])
     for c in sorted(empty, key=lambda c: (_key_order(c.record_key), c.column)):
-        writer.writerow([c.record_key, c.column, "empty text" if c.current == "" else "null"])
+        writer.writerow([c.record_key, c.column, "null" if value_text(c.current) is None else "empty text"])
     return buf.getvalue().encode("utf-8")
 
 
@@ -249,12 +248,12 @@ def build_package(cfg: Config, source: Source, fixes: list[EntityFixes], fmt_nam
                     files[f"{ent.entity}.rollback_clear.csv"] = clears
                     names.append(f"{ent.entity}.rollback_clear.csv")
         if review:
-            files[f"{ent.entity}.review.csv"] = _human_csv(reasons_frame([EntityFixes(
-                ent.entity, ent.table, ent.key_column, review, ent.outcomes)]))
+            files[f"{ent.entity}.review.csv"] = export_bytes(reasons_frame([EntityFixes(
+                ent.entity, ent.table, ent.key_column, review, ent.outcomes)]), "csv")
             names.append(f"{ent.entity}.review.csv")
         entities[ent.entity] = {"table": ent.table, "key": ent.key_column, "apply_records": len({c.record_key for c in apply}),
                                 "apply_changes": len(apply), "review_changes": len(review), "files": names}
-    files["reasons.csv"] = _human_csv(reasons_frame(fixes))
+    files["reasons.csv"] = export_bytes(reasons_frame(fixes), "csv")
     outcomes = outcome_table(fixes)
     files["README.txt"] = _readme(package_id, fmt, entities).encode("utf-8")
     manifest = {
@@ -271,11 +270,6 @@ def build_package(cfg: Config, source: Source, fixes: list[EntityFixes], fmt_nam
     return files
 
 
-def _human_csv(frame: pd.DataFrame) -> bytes:
-    """A file for people (review, reasons): UTF-8 with BOM for spreadsheet apps, formulas neutralised."""
-    buf = io.BytesIO()
-    write_export(frame, buf, "csv")
-    return buf.getvalue()
 
 
 def _readme(package_id: str, fmt: PackageFormat, entities: dict) -> str:

@@ -18,7 +18,6 @@ merged records are restored from the CRM's recycle bin (Salesforce keeps them 15
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import secrets
@@ -26,7 +25,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from checks.app.export import duplicate_worklist, write_export
+from checks.app.export import duplicate_worklist, export_bytes
 from checks.app.fix_package import FORMATS, Package, guard_formulas, import_csv, sha256, update_script
 from checks.config import Config
 from checks.engine.run import open_checked_source
@@ -46,10 +45,6 @@ def chunks(others: list[str], size: int) -> list[list[str]]:
     return [others[i:i + size] for i in range(0, len(others), size)]
 
 
-def _human_csv(frame: pd.DataFrame) -> bytes:
-    buf = io.BytesIO()
-    write_export(frame, buf, "csv")
-    return buf.getvalue()
 
 
 def _plain_csv(frame: pd.DataFrame) -> bytes:
@@ -147,7 +142,7 @@ def _files(cfg: Config, source: Source, plans: list[MergePlan], fmt: str, run_id
     for ent in fixes:
         mine = [p for p in plans if p.entity == ent.entity]
         names = [f"{ent.entity}.merges.csv"]
-        files[names[0]] = _human_csv(clusters_frame(mine))
+        files[names[0]] = export_bytes(clusters_frame(mine), "csv")
         calls = merge_calls(mine, fmt)
         calls_name = f"{ent.entity}.merge_calls.csv" if fmt == "salesforce" else f"{ent.entity}.merge_pairs.csv"
         files[calls_name] = _plain_csv(calls)
@@ -172,7 +167,7 @@ def _files(cfg: Config, source: Source, plans: list[MergePlan], fmt: str, run_id
                                 "records_merged": sum(len(p.others) for p in mine), "merge_calls": len(calls),
                                 "masters_updated": len({c.record_key for c in updates}),
                                 "values_to_set": len(updates), "files": names}
-    files["merge_plan.csv"] = _human_csv(plan_frame(plans))
+    files["merge_plan.csv"] = export_bytes(plan_frame(plans), "csv")
     return files, entities
 
 

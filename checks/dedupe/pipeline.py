@@ -193,10 +193,8 @@ def _split_apart(labels: np.ndarray, keys: np.ndarray, scored: Scored, linked: n
     return labels, linked & (labels[scored.cands.a] == labels[scored.cands.b])
 
 
-def _decided_apart(keys, a, b, apart: frozenset[tuple[str, str]], b_keys=None) -> np.ndarray:
-    """Per candidate pair (indices `a`, `b` into `keys`, or two key arrays): whether it was decided apart."""
-    left = keys if a is None else keys[a]
-    right = b_keys if b is None else keys[b]
+def _decided_apart(left: np.ndarray, right: np.ndarray, apart: frozenset[tuple[str, str]]) -> np.ndarray:
+    """Per pair of record keys (`left[i]`, `right[i]`): whether a steward decided them apart."""
     return np.fromiter(((str(x), str(y)) in apart or (str(y), str(x)) in apart
                         for x, y in zip(left.tolist(), right.tolist(), strict=True)), dtype=bool, count=len(left))
 
@@ -250,7 +248,7 @@ def find_duplicates(records: pd.DataFrame, entity: str, settings: DedupeSettings
     together = labels[scored.cands.a] == labels[scored.cands.b]
     linked &= together | scored.hard
     if apart:  # a steward's "not a duplicate" on a pair outweighs any score, an exact key's too
-        decided = _decided_apart(prep.keys, scored.cands.a, scored.cands.b, apart)
+        decided = _decided_apart(prep.keys[scored.cands.a], prep.keys[scored.cands.b], apart)
         linked &= ~decided
     labels = connected_components(prep.n, scored.cands.a[linked], scored.cands.b[linked])
     if apart:
@@ -263,7 +261,7 @@ def find_duplicates(records: pd.DataFrame, entity: str, settings: DedupeSettings
     pairs = _pair_frame(prep, scored, labels, linked, settings, label_to_id)
     clusters = _fields_agreeing(clusters, pairs)
     if apart:
-        pairs = pairs[~_decided_apart(pairs.key_a.to_numpy(), None, None, apart, b_keys=pairs.key_b.to_numpy())]
+        pairs = pairs[~_decided_apart(pairs.key_a.to_numpy(), pairs.key_b.to_numpy(), apart)]
         pairs = pairs.reset_index(drop=True)
     stats["timings"]["explain"] = round(time.perf_counter() - t, 3)
     stats["timings"]["total"] = round(time.perf_counter() - start, 3)

@@ -6,6 +6,7 @@ come from `checks.dedupe` and plug into the same registry.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import chain
 
 import numpy as np
@@ -67,11 +68,12 @@ def _kept_apart(frame: pd.DataFrame, groups: pd.Series, created, survivor: pd.Se
 
 def duplicate_outcome(frame: pd.DataFrame, key: pd.Series, fc, created, what: str,
                       applicable: pd.Series | None = None,
-                      apart: frozenset[tuple[str, str]] = frozenset(), held: pd.Series | None = None) -> Outcome:
+                      apart: frozenset[tuple[str, str]] = frozenset(),
+                      held: Callable[[pd.Series], pd.Series] | None = None) -> Outcome:
     """Failures for every record that shares `key` with an older one, pointing at the survivor.
 
     `applicable` defaults to the records that have a key. Records of a pair in `apart` (decided
-    not duplicates) are never merged into each other. A finding shows `held`, what the CRM holds
+    not duplicates) are never merged into each other. A finding shows `held(rows)`, what the CRM holds
     (the address as written, not its normalised key); by default the values of `fc`.
     """
     applicable = key.notna() if applicable is None else applicable
@@ -84,9 +86,9 @@ def duplicate_outcome(frame: pd.DataFrame, key: pd.Series, fc, created, what: st
     redundant = (survivor != frame.loc[dup, KEY].astype(str)).reindex(frame.index, fill_value=False)
     reason = (f"same {what} as record " + survivor).reindex(frame.index)
     suggestion = ("merge into " + survivor).reindex(frame.index)
-    if held is None:
-        held = shown(frame, fc, redundant).reindex(frame.index)
-    return Outcome(int(applicable.sum()), failures(frame, redundant, fc, held, reason, suggestion))
+    # Only the redundant records' values are made into text: most records have no duplicate.
+    shown_values = (held or (lambda rows: shown(frame, fc, rows)))(redundant).reindex(frame.index)
+    return Outcome(int(applicable.sum()), failures(frame, redundant, fc, shown_values, reason, suggestion))
 
 
 def email_key(frame: pd.DataFrame, fc) -> pd.Series:
@@ -186,10 +188,13 @@ class ExactPhone(_Exact):
                           index=frame.index, dtype=object)
         # Shown: the number as the CRM holds it, from the column (phone, mobile …) holding the shared one.
         cols = ctx.cols("phone")
-        raw = [text(frame[fc.label]).to_numpy(dtype=object) for fc in cols]
-        held = pd.Series([next((raw[i][row] for i, n in enumerate(k) if n == g), None) if g is not None else None
-                          for row, (k, g) in enumerate(zip(per_record, group.tolist(), strict=True))],
-                         index=frame.index, dtype=object)
+
+        def held(rows: pd.Series) -> pd.Series:
+            at = np.flatnonzero(rows.to_numpy(dtype=bool))
+            raw = [text(frame[fc.label].iloc[at]).to_numpy(dtype=object) for fc in cols]
+            return pd.Series([next((raw[i][j] for i, n in enumerate(per_record[row]) if n == group.iat[row]), None)
+                              for j, row in enumerate(at)], index=frame.index[at], dtype=object)
+
         return duplicate_outcome(frame, group, cols[0], dates(frame, ctx, "created_at"), "phone",
                                  applicable=has_phone, apart=not_duplicates(ctx), held=held)
 
@@ -240,8 +245,10 @@ class ExactName(_Exact):
         what = "name" if ctx.entity == "account" else "name and company"
         held = None
         if ctx.entity != "account":  # the person's name as written, not its folded key
-            first = text(frame[ctx.cols("first_name")[0].label]).fillna("")
-            held = (first.str.strip() + " " + text(frame[fc.label]).fillna("").str.strip()).str.strip()
+            def held(rows: pd.Series) -> pd.Series:
+                first = text(frame.loc[rows.to_numpy(dtype=bool), ctx.cols("first_name")[0].label]).fillna("")
+                last = text(frame.loc[rows.to_numpy(dtype=bool), fc.label]).fillna("")
+                return (first.str.strip() + " " + last.str.strip()).str.strip()
         return duplicate_outcome(frame, keys_of(self, frame, ctx), fc, dates(frame, ctx, "created_at"), what,
                                  apart=not_duplicates(ctx), held=held)
 

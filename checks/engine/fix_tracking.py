@@ -13,6 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 from checks.config import Config
+from checks.engine.keyed import read_by_keys
 from checks.values import value_text
 from connectors.errors import CleanCRMError
 from connectors.history.fix_packages import RECORDS
@@ -23,7 +24,6 @@ AS_PROPOSED, DIFFERENTLY, NOT_APPLIED, REVERTED, GONE = (
     "applied as proposed", "applied differently", "not applied", "reverted", "record gone")
 FIXED, STILL_FAILING, NEWLY_FAILING = "findings fixed", "findings still failing", "records newly failing"
 TRACKED = 20  # the newest packages of a source each run looks at
-KEYS_PER_READ = 500
 
 
 def track_packages(cfg: Config, source: Source, store, run_id: int) -> list[str]:
@@ -36,10 +36,16 @@ def track_packages(cfg: Config, source: Source, store, run_id: int) -> list[str]
     if not len(packages):
         return []
     warnings = []
-    now_failing = _failing(store, run_id)
+    failing: dict[int, set] = {}  # run id → its failing keys, read once for every package of that run
+
+    def failing_of(run: int) -> set[tuple[str, str, str]]:
+        if run not in failing:
+            failing[run] = _failing(store, run)
+        return failing[run]
+
     for package in packages.itertuples():
         try:
-            _track_one(cfg, source, store, run_id, package, now_failing)
+            _track_one(cfg, source, store, run_id, package, failing_of)
         except CleanCRMError as exc:
             warnings.append(f"fix package {package.package_id} not tracked: {str(exc).splitlines()[0]}")
     return warnings
@@ -55,22 +61,16 @@ def _current_values(cfg: Config, source: Source, entity: str, changes: pd.DataFr
     query = EntityQuery(source, entity, cfg.entities[entity])
     fields = sorted(set(changes.field))
     labels = {(fc.field, fc.column): fc.label for f in fields for fc in query.field_columns(f)}
-    for_keys = query.keys_select(fields)
-    keys = query.typed_keys(sorted(set(changes.record_key)))
+    frame, _ = read_by_keys(source, query, fields, sorted(set(changes.record_key)))
     out = {}
-    for start in range(0, len(keys), KEYS_PER_READ):
-        frame = source.read_frame(*for_keys(keys[start:start + KEYS_PER_READ]))
-        if not len(frame):
-            continue
-        record_keys = [value_text(k) for k in frame[KEY].tolist()]
-        for (_field, column), label in labels.items():
-            if label in frame:
-                for key, value in zip(record_keys, frame[label].tolist(), strict=True):
-                    out[(key, column)] = value
+    for (_field, column), label in labels.items():
+        if label in frame:
+            for key, value in zip(frame[KEY].tolist(), frame[label].tolist(), strict=True):
+                out[(key, column)] = value
     return out
 
 
-def _track_one(cfg: Config, source: Source, store, run_id: int, package, now_failing: set) -> None:
+def _track_one(cfg: Config, source: Source, store, run_id: int, package, failing_of) -> None:
     changes = store.fix_packages.changes(int(package.id))
     if not len(changes):
         return
@@ -96,7 +96,8 @@ def _track_one(cfg: Config, source: Source, store, run_id: int, package, now_fai
             applied_runs.append(applied_run)
     changes = changes.assign(status=statuses, applied_run_id=applied_runs)
     counts = changes.groupby(["entity", "field", "status"]).size().rename("count").reset_index()
-    counts = pd.concat([counts, _finding_counts(store, package, changes, now_failing)], ignore_index=True)
+    counts = pd.concat([counts, _finding_counts(package, changes, failing_of(run_id), failing_of(int(package.run_id)))],
+                       ignore_index=True)
     made = changes.status.isin([AS_PROPOSED, DIFFERENTLY])
     store.fix_packages.save_status(run_id, int(package.id), changes[["entity", "record_key", "column_name", "status",
                                                                       "applied_run_id"]], counts, bool(made.any()))
@@ -109,9 +110,8 @@ def _track_one(cfg: Config, source: Source, store, run_id: int, package, now_fai
                               f"{len(changes)} changes as proposed")
 
 
-def _finding_counts(store, package, changes: pd.DataFrame, now_failing: set) -> pd.DataFrame:
+def _finding_counts(package, changes: pd.DataFrame, now_failing: set, before: set) -> pd.DataFrame:
     """Per entity: targeted findings gone and still failing, and records failing a check they passed before."""
-    before = _failing(store, int(package.run_id))
     targeted = {(check, e, k) for cs, e, k in zip(changes.checks, changes.entity, changes.record_key, strict=True)
                 for check in str(cs).split("; ")}
     records = set(zip(changes.entity, changes.record_key, strict=True))

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from checks.config import Config
-from checks.engine.parallel import prepare_chunk
-from checks.fixes.proposals import KEYS_PER_READ, Change, EntityFixes
+from checks.engine.keyed import read_by_keys
+from checks.fixes.proposals import Change, EntityFixes
 from checks.normalise import country_code, is_missing
 from checks.phones import normalise_phone
 from checks.values import email_ok, value_text
@@ -78,13 +78,7 @@ class _EntityMerges:
 
     def _read(self, keys: list[str]) -> tuple[pd.DataFrame, list]:
         wanted = sorted({*self.fields, *({"modified_at", "country"} & set(self.ent.mapped()))})
-        for_keys = self.query.keys_select(wanted)
-        _, cols = self.query.select(wanted)
-        typed = self.query.typed_keys(keys)
-        frames = [self.source.read_frame(*for_keys(typed[i:i + KEYS_PER_READ]))
-                  for i in range(0, len(typed), KEYS_PER_READ)]
-        frames = [f for f in frames if len(f)]
-        frame = prepare_chunk(pd.concat(frames, ignore_index=True)) if frames else pd.DataFrame(columns=[KEY])
+        frame, cols = read_by_keys(self.source, self.query, wanted, keys)
         return frame.set_index(KEY, drop=False), cols
 
     def plan(self, rows: pd.DataFrame) -> list[MergePlan]:

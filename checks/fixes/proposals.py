@@ -18,7 +18,7 @@ import pandas as pd
 
 from checks.base import Context
 from checks.config import Config
-from checks.engine.parallel import prepare_chunk
+from checks.engine.keyed import read_by_keys
 from checks.engine.plan import Planned, plan
 from checks.fields import reset_memo
 from connectors.mapping import KEY, EntityQuery, plain_columns
@@ -26,7 +26,6 @@ from connectors.source import Source
 
 DEFAULT_MIN_CONFIDENCE = 0.8
 MAX_ROUNDS = 4  # each round can only fix what the round before changed; real chains are two or three long
-KEYS_PER_READ = 500  # bound parameters per SELECT (well below every driver's limit)
 
 # What became of a finding in a package.
 APPLY, REVIEW, STALE, NO_FIX, ADVICE = "apply", "review", "fixed since the run", "no value to propose", "advice only"
@@ -95,17 +94,10 @@ class _EntityProposer:
         fields = set(self.ent.required) | {"owner_id"} & set(mapped)
         for p in self.judges:
             fields |= set(p.check.needed_fields(mapped)) | set(p.check.read_fields(mapped, p.params))
-        for_keys = self.query.keys_select(sorted(fields))
-        _, cols = self.query.select(sorted(fields))
+        frame, cols = read_by_keys(self.source, self.query, sorted(fields), keys)
         columns: dict[str, list] = {}
         for fc in cols:
             columns.setdefault(fc.field, []).append(fc)
-        typed = self.query.typed_keys(keys)
-        frames = []
-        for start in range(0, len(typed), KEYS_PER_READ):
-            frames.append(self.source.read_frame(*for_keys(typed[start:start + KEYS_PER_READ])))
-        frames = [f for f in frames if len(f)]
-        frame = prepare_chunk(pd.concat(frames, ignore_index=True)) if frames else pd.DataFrame(columns=[KEY])
         return frame, columns
 
     def _writable(self, columns: dict[str, list]) -> dict[str, str | None]:
@@ -145,21 +137,32 @@ class _EntityProposer:
         return Context(self.entity, self.now, columns, p.params, {"aggregates": {}, "decisions": {}, "previous": {}})
 
     def _fix_rounds(self, working: pd.DataFrame, fixers: list[Planned], targeted: dict[str, set[str]], columns,
-                    blocked: dict[str, str | None], history: dict[tuple[str, str], Change]) -> None:
-        """Let `fixers` fix `working` in place until nothing changes; record each change in `history`."""
+                    blocked: dict[str, str | None], history: dict[tuple[str, str], Change],
+                    unwritable: dict[tuple[str, str], Change]) -> None:
+        """Let `fixers` fix `working` in place until nothing changes; record each change in `history`.
+
+        A fix for a column the package cannot write goes into `unwritable`, with the reason, for review.
+        """
         row_of = {k: i for i, k in enumerate(working[KEY].tolist())}
         fc_of = {fc.label: fc for fcs in columns.values() for fc in fcs}
         for _ in range(MAX_ROUNDS):
             changed = False
             for p in fixers:
                 keys = targeted.get(p.check.id, set())
+                ctx = self._context(p, columns)
                 fails = self._failures(working, [p], columns)
                 for failure in fails[fails.record_key.isin(keys)].to_dict("records"):
                     row = row_of[failure["record_key"]]
-                    for label, value in p.check.fix_changes(failure, working.iloc[row], self._context(p, columns)).items():
-                        if value is None or value != value or blocked.get(label) or value == working.at[row, label]:
+                    for label, value in p.check.fix_changes(failure, working.iloc[row], ctx).items():
+                        if value is None or value != value or value == working.at[row, label]:
                             continue
                         fc = fc_of[label]
+                        if blocked.get(label):
+                            unwritable.setdefault((failure["record_key"], label), Change(
+                                self.entity, failure["record_key"], fc.field, fc.column, working.at[row, label],
+                                value, [p.check.id], [str(failure["reason"])], p.check.fix_confidence,
+                                blocked[label]))
+                            continue
                         change = history.setdefault((failure["record_key"], label), Change(
                             self.entity, failure["record_key"], fc.field, fc.column, working.at[row, label], None))
                         if p.check.id not in change.checks:
@@ -195,11 +198,12 @@ class _EntityProposer:
             doubtful = [p for p in ranked if p.check.fix_confidence < min_confidence]
             working = original.copy()
             applied: dict[tuple[str, str], Change] = {}
-            self._fix_rounds(working, confident, targeted, columns, blocked, applied)
+            unwritable: dict[tuple[str, str], Change] = {}
+            self._fix_rounds(working, confident, targeted, columns, blocked, applied, unwritable)
             self._review_new_failures(working, original, columns, failing_now, applied)
             # What the doubtful checks would add on top of the confident fixes: for review only.
             reviewed: dict[tuple[str, str], Change] = {}
-            self._fix_rounds(working, doubtful, targeted, columns, blocked, reviewed)
+            self._fix_rounds(working, doubtful, targeted, columns, blocked, reviewed, unwritable)
             for key, change in reviewed.items():
                 if key in applied:  # the doubtful check changed a value a confident one had fixed
                     first = applied.pop(key)
@@ -207,8 +211,7 @@ class _EntityProposer:
                     change.checks, change.reasons = first.checks + change.checks, first.reasons + change.reasons
                 change.review = change.review or (f"confidence {change.confidence:.2f} is below "
                                                   f"{min_confidence:.2f}")
-            changes = list(applied.values()) + list(reviewed.values())
-            self._review_unwritable(frame, columns, blocked, targeted, changes)
+            changes = list(applied.values()) + list(reviewed.values()) + list(unwritable.values())
             for change in changes:
                 for c in change.checks:
                     if outcome.get((c, change.record_key)) != REVIEW:
@@ -224,27 +227,11 @@ class _EntityProposer:
             return
         after = self._failures(working, self.judges, columns)
         after = after[after.record_key.isin(touched)]
+        by_record: dict[str, list[Change]] = {}
+        for (key, _), change in applied.items():
+            by_record.setdefault(key, []).append(change)
         for c, k, reason in zip(after.check_id, after.record_key, after.reason, strict=True):
             if (c, k) in failing_now:
                 continue
-            for (key, _), change in applied.items():
-                if key == k and not change.review:
-                    change.review = f"the fix would fail {c} ({reason})"
-
-    def _review_unwritable(self, frame, columns, blocked, targeted, changes: list[Change]) -> None:
-        """Fixes proposed for a column a package cannot write: listed for review with the reason."""
-        unwritable = {label: why for label, why in blocked.items() if why}
-        if not unwritable:
-            return
-        row_of = {k: i for i, k in enumerate(frame[KEY].tolist())}
-        for cid, keys in targeted.items():
-            p = self.fixers[cid]
-            fails = self._failures(frame, [p], columns)
-            for failure in fails[fails.record_key.isin(keys)].to_dict("records"):
-                record = frame.iloc[row_of[failure["record_key"]]]
-                for label, value in p.check.fix_changes(failure, record, self._context(p, columns)).items():
-                    if label in unwritable and value is not None and value == value:
-                        fc = next(fc for fcs in columns.values() for fc in fcs if fc.label == label)
-                        changes.append(Change(self.entity, failure["record_key"], fc.field, fc.column,
-                                              record[label], value, [cid], [str(failure["reason"])],
-                                              p.check.fix_confidence, unwritable[label]))
+            for change in by_record[k]:
+                change.review = change.review or f"the fix would fail {c} ({reason})"
