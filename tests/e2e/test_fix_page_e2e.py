@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import time
 import zipfile
 
 import pytest
@@ -88,8 +89,10 @@ def test_preview_and_download_a_fix_package(page, real, real_server, screenshots
     assert records.inner_text() == f"{sum(e['apply_records'] for e in manifest['entities'].values()):,}"
     # Downloaded, the package is kept in the history: the next runs report what became of its changes.
     store = HistoryStore(real["cfg"].history_url())
-    kept = store.fix_packages.list(real["cfg"].name)
-    assert manifest["package_id"] in set(kept.package_id)
+    deadline = time.monotonic() + 20  # the click's callback runs with the rerun that follows it
+    while manifest["package_id"] not in set((kept := store.fix_packages.list(real["cfg"].name)).package_id):
+        assert time.monotonic() < deadline, "the downloaded package was not kept in the history"
+        time.sleep(0.5)
     assert len(store.fix_packages.changes(int(kept[kept.package_id == manifest["package_id"]].id.iloc[0]))) == sum(
         e["apply_changes"] for e in manifest["entities"].values())
 
