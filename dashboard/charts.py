@@ -54,9 +54,40 @@ def mark_annotations(fig: go.Figure, annotations: pd.DataFrame, highlight: int |
     return fig
 
 
+SELECTED_COLOR = "#111827"
+
+
+def mark_selected(fig: go.Figure, as_of, label: str) -> go.Figure:
+    """A dotted vertical line at the run the pages show (picked in the sidebar)."""
+    if as_of is None or pd.isna(as_of):
+        return fig
+    x = pd.Timestamp(as_of).to_pydatetime()
+    fig.add_shape(type="line", x0=x, x1=x, y0=0, y1=1, yref="paper",
+                  line=dict(color=SELECTED_COLOR, width=1, dash="dot"))
+    fig.add_annotation(x=x, y=0, yref="paper", text=label, showarrow=False, xanchor="right", yanchor="bottom",
+                       font=dict(size=11, color=SELECTED_COLOR), bgcolor="rgba(255,255,255,0.8)")
+    return fig
+
+
+def _time_axis(fig: go.Figure, when: pd.Series) -> go.Figure:
+    """Days on the time axis, also when every point sits on one day (plotly would count milliseconds)."""
+    if when is None:
+        return fig
+    times = pd.to_datetime(when).dropna()
+    if len(times) and times.max() - times.min() < pd.Timedelta(days=2):
+        mid = times.min() + (times.max() - times.min()) / 2
+        fig.update_xaxes(range=[(mid - pd.Timedelta(days=3)).to_pydatetime(),
+                                (mid + pd.Timedelta(days=3)).to_pydatetime()], tickformat="%Y-%m-%d", dtick=86_400_000)
+    return fig
+
+
 def trend_chart(series: pd.DataFrame, annotations: pd.DataFrame | None = None, y_title: str = "Score",
-                highlight: int | None = None, height: int = 360) -> go.Figure:
-    """Lines over runs; `series` has columns as_of, series, value (one line per series)."""
+                highlight: int | None = None, height: int = 360, selected=None,
+                selected_label: str = "shown run") -> go.Figure:
+    """Lines over runs; `series` has columns as_of, series, value (one line per series).
+
+    `selected` is the as-of time of the run the pages show: a dotted line marks it.
+    """
     fig = go.Figure()
     for position, (name, g) in enumerate(series.groupby("series", sort=False)):
         g = g.sort_values("as_of")
@@ -68,7 +99,8 @@ def trend_chart(series: pd.DataFrame, annotations: pd.DataFrame | None = None, y
     if y_title == "Score" and not series.empty:
         low = max(0.0, float(series.value.min()) - 2)
         fig.update_yaxes(range=[low, 100.5])
-    return mark_annotations(_layout(fig, height, y_title), annotations, highlight)
+    fig = _time_axis(mark_annotations(_layout(fig, height, y_title), annotations, highlight), series.get("as_of"))
+    return mark_selected(fig, selected, selected_label) if selected is not None else fig
 
 
 def dimension_bars(frame: pd.DataFrame) -> go.Figure:

@@ -38,16 +38,25 @@ def fmt_score(value) -> str:
 
 
 def fmt_delta(value, unit: str = " pts") -> str:
-    """`+1.2 pts`, `-0.4 pts`, `±0.0 pts`; an en dash when unknown.
+    """`+1.2 pts`, `-0.4 pts`; a small change keeps the decimals that show it (`+0.04 pts`, `-0.003 pts`).
 
-    An ASCII minus, so that `st.metric` reads the sign of the delta.
+    Scores near 100 move by hundredths when a few hundred records break: one decimal would say
+    `±0.0` and hide it. `±0.0` means no change to three decimals; an en dash means unknown. An
+    ASCII minus, so that `st.metric` reads the sign of the delta.
     """
     if _missing(value):
         return "–"
-    v = round(float(value), 1)
-    if v == 0:
-        return f"±0.0{unit}"
-    return f"{'+' if v > 0 else '-'}{abs(v):.1f}{unit}"
+    v = float(value)
+    for decimals in (1, 2, 3):
+        if round(abs(v), decimals) >= 10 ** -decimals:
+            return f"{'+' if v > 0 else '-'}{abs(v):.{decimals}f}{unit}"
+    return f"±0.0{unit}"
+
+
+def plural(count, one: str, many: str | None = None) -> str:
+    """`1 finding`, `1,204 findings` (`many` when the plural is not `one` + s)."""
+    n = 0 if _missing(count) else int(count)
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
 
 
 def fmt_count(value) -> str:
@@ -152,12 +161,78 @@ def entity_table(scores: pd.DataFrame, run_id: int, prev_id: int | None, month_i
     return pd.DataFrame(rows, columns=["entity", "score", "vs_previous", "vs_30_days", *DIMENSIONS])
 
 
-def worst_checks(results: pd.DataFrame, n: int = 10) -> pd.DataFrame:
-    """Checks with the most failing records (ties: lower score first); enrichment opportunities are no failures."""
-    bad = results[(results.failed > 0) & ~results.check_id.map(is_enrichment).astype(bool)].copy()
+def check_impact(results: pd.DataFrame, scoring) -> pd.Series:
+    """Points of the overall score each check result costs; they add up to 100 − the overall score.
+
+    A check's share of its dimension is its effective weight (weight × severity multiplier) over
+    the dimension's scored checks; the dimension's share of the overall score is its weight over
+    the scored dimensions' (the same weighted means as `checks.scoring.score_table`).
+    """
+    from checks.scoring import effective_weights
+
+    w = effective_weights(results, scoring).where(results.score.notna() & (results.weight > 0), 0.0)
+    per_dim = w.groupby(results.dimension).transform("sum")
+    scored_dims = sorted(set(results.dimension[w > 0]))
+    dim_weight = {d: scoring.dimension_weights.get(d, 1.0) for d in scored_dims}
+    total = sum(dim_weight.values())
+    share = results.dimension.map(lambda d: dim_weight.get(d, 0.0) / total if total else 0.0)
+    lost = (100.0 - results.score).fillna(0.0)
+    return (share * (w / per_dim.where(per_dim > 0)) * lost).fillna(0.0)
+
+
+WORST_BY = {"score": "Lowest score", "impact": "Most points lost overall", "failed": "Most failing"}
+
+
+def worst_checks(results: pd.DataFrame, n: int = 10, by: str = "score", scoring=None) -> pd.DataFrame:
+    """Failing checks, worst first: by score, by impact on the overall score, or by failing count.
+
+    Impact is the points of the overall score a check costs, which weighs its severity and its
+    share of its dimension (`check_impact`). Enrichment opportunities are no failures and are left out; ties go to the higher severity.
+    """
+    from checks.config import ScoringConfig
+
+    cols = ["check_id", "entity", "dimension", "severity", "failed", "applicable", "score", "impact"]
+    bad = results.assign(impact=check_impact(results, scoring or ScoringConfig()))
+    bad = bad[(bad.failed > 0) & ~bad.check_id.map(is_enrichment).astype(bool)].copy()
     bad["severity_rank"] = bad.severity.map(SEVERITY_ORDER).fillna(9)
-    bad = bad.sort_values(["failed", "score", "severity_rank"], ascending=[False, True, True])
-    return bad.head(n)[["check_id", "entity", "dimension", "severity", "failed", "applicable", "score"]].reset_index(drop=True)
+    order = {"score": (["score", "severity_rank", "failed"], [True, True, False]),
+             "impact": (["impact", "score", "severity_rank"], [False, True, True]),
+             "failed": (["failed", "score", "severity_rank"], [False, True, True])}[by]
+    bad = bad.sort_values(order[0], ascending=order[1], kind="stable")
+    return bad.head(n)[cols].reset_index(drop=True)
+
+
+def weakest(head: pd.DataFrame, entities: pd.DataFrame) -> dict[str, tuple[str, float] | None]:
+    """The lowest-scoring dimension and entity of a run: {"dimension": (name, score), "entity": …}."""
+    dims = head[(head.name != "overall") & head.score.notna()]
+    ents = entities[entities.score.notna()]
+    low = {"dimension": None, "entity": None}
+    if len(dims):
+        d = dims.loc[dims.score.idxmin()]
+        low["dimension"] = (str(d["name"]), float(d.score))
+    if len(ents):
+        e = ents.loc[ents.score.idxmin()]
+        low["entity"] = (str(e.entity), float(e.score))
+    return low
+
+
+def clean_share(affected: pd.DataFrame) -> float | None:
+    """The share of checked records with no finding (`affected`: entity, affected, checked)."""
+    checked = int(affected.checked.sum()) if len(affected) else 0
+    return None if not checked else 1 - int(affected.affected.sum()) / checked
+
+
+BASELINES = ("previous run", "7 days ago", "30 days ago", "90 days ago", "first run")
+
+
+def baseline_run(completed: pd.DataFrame, run_id: int, baseline: str) -> int | None:
+    """The run a change is measured from: the previous one, the newest N days older, or the first."""
+    if baseline == "previous run":
+        return previous_run(completed, run_id)
+    if baseline == "first run":
+        first = completed.sort_values(["as_of", "id"]).id
+        return None if first.empty or int(first.iat[0]) == run_id else int(first.iat[0])
+    return run_days_before(completed, run_id, int(baseline.split()[0]))
 
 
 def enrichment_table(opportunities: pd.DataFrame) -> pd.DataFrame:

@@ -149,6 +149,12 @@ def record_score(url: str, run_id: int, entity: str, record_key: str) -> dict | 
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
+def finding_fields(url: str, run_id: int, entity: str | None = None) -> list[str]:
+    """Distinct fields of the run's findings, of one entity when given."""
+    return store(url).findings.fields(run_id, entity)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
 def owners(url: str, run_id: int) -> list[str]:
     """Distinct owners of the run's findings (NO_OWNER first when some have none)."""
     return store(url).findings.owners(run_id)

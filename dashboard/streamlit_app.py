@@ -19,7 +19,7 @@ import os
 
 import streamlit as st
 
-from dashboard import access, context, gate
+from dashboard import access, context, gate, links
 from dashboard.logic import run_label
 
 st.set_page_config(page_title="cleancrm", page_icon="🧹", layout="wide")
@@ -60,6 +60,9 @@ nav = st.navigation(pages)
 # go through the pages' download buttons, which record them (and are offered only to those who may export).
 st.html('<style>[data-testid="stElementToolbarButton"]:has(button[aria-label="Download as CSV"])'
         "{display: none;}</style>")
+
+# A followed link names its run: show that one (once; the sidebar picker stays free afterwards).
+links.take_run(set(int(i) for i in ctx.completed.id), context.RUN_KEY)
 
 with st.sidebar:
     st.markdown(f"### cleancrm\nSource **{ctx.source}**")

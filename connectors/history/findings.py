@@ -37,6 +37,7 @@ class FindingFilter:
     owner: str | None = None
     severity: str | None = None
     search: str | None = None
+    field: str | None = None
 
 
 class _Where:
@@ -68,7 +69,7 @@ def _filtered(flt: FindingFilter) -> _Where:
     """The WHERE clause of a FindingFilter."""
     where = _Where()
     for column, value in (("c.dimension", flt.dimension), ("f.check_id", flt.check_id), ("f.entity", flt.entity),
-                          ("f.severity", flt.severity)):
+                          ("f.severity", flt.severity), ("f.field", flt.field)):
         if value:
             where.add(f"{column} = ?", value)
     if flt.owner:
@@ -120,6 +121,13 @@ class Findings(StorePart):
         frame = self._query(run_id, "SELECT ? AS run_id, entity, record_key, score, failed_checks, owner FROM records "
                             "WHERE entity = ? AND record_key = ?", [run_id, entity, str(record_key)], ("records",))
         return None if frame.empty else frame.iloc[0].to_dict()
+
+    def fields(self, run_id: int, entity: str | None = None) -> list[str]:
+        """Distinct fields of the run's findings (of one entity when given), sorted."""
+        where = _filtered(FindingFilter(entity=entity))
+        frame = self._query(run_id, f"SELECT DISTINCT f.field FROM findings f{where.sql()}", where.params,
+                            ("findings",))
+        return sorted(str(v) for v in frame.field.dropna() if str(v))
 
     def owners(self, run_id: int) -> list[str]:
         """Distinct owners of the run's findings (NO_OWNER first when some have none)."""

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from connectors.history import FindingFilter
-from dashboard import access, context, logic, privacy, queries
+from dashboard import access, context, links, logic, privacy, queries
 
 PAGE_SIZES = (50, 100, 250)
 
@@ -19,28 +19,40 @@ if failing.empty:
     st.success(f"No finding in run {ctx.label(run_id)}: every check passed.")
     st.stop()
 
-# -- filters ------------------------------------------------------------------------------------
+# -- filters (a followed link sets them; the URL always carries them, to be sent as a link) ------
+links.take_filters(links.RECORD_FILTERS)
 dims = [d for d in logic.DIMENSIONS if d in set(failing.dimension)]
+links.keep_valid("rec_dimension", dims)
 c1, c2, c3 = st.columns(3)
 dimension = c1.selectbox("Dimension", dims, index=None, placeholder="All dimensions", key="rec_dimension")
 checks = failing if dimension is None else failing[failing.dimension == dimension]
 check_counts = checks.groupby("check_id").failed.sum().sort_values(ascending=False)
+links.keep_valid("rec_check", check_counts.index)
 check = c2.selectbox("Check", check_counts.index.tolist(), index=None, placeholder="All checks", key="rec_check",
-                     format_func=lambda c: f"{c} ({logic.fmt_count(check_counts[c])} failing)")
+                     format_func=lambda c: f"{c} ({logic.plural(check_counts[c], 'failing', 'failing')})")
 entities = sorted((checks if check is None else checks[checks.check_id == check]).entity.unique())
+links.keep_valid("rec_entity", entities)
 entity = c3.selectbox("Entity", entities, index=None, placeholder="All entities", key="rec_entity")
-c4, c5, c6 = st.columns(3)
-owner = c4.selectbox("Owner", queries.owners(url, run_id), index=None, placeholder="Any owner", key="rec_owner")
+c4, c5, c6, c7 = st.columns(4)
+owners = queries.owners(url, run_id)
+links.keep_valid("rec_owner", owners)
+owner = c4.selectbox("Owner", owners, index=None, placeholder="Any owner", key="rec_owner")
+links.keep_valid("rec_severity", logic.SEVERITY_ORDER)
 severity = c5.selectbox("Severity", list(logic.SEVERITY_ORDER), index=None, placeholder="Any severity",
                         key="rec_severity")
+fields = queries.finding_fields(url, run_id, entity)
+links.keep_valid("rec_field", fields)
+field = c6.selectbox("Field", fields, index=None, placeholder="Any field", key="rec_field")
 # A search matches stored values: on masked records it would tell what the masks hide.
 searchable = access.sees_all_unmasked(person)
-search = c6.text_input("Search", placeholder="record id, value, reason or owner", key="rec_search",
+search = c7.text_input("Search", placeholder="record id, value, reason or owner", key="rec_search",
                        disabled=not searchable,
                        help=None if searchable else "Searching by value is for people who see every record "
                        "unmasked; filter by check, entity, owner or severity instead.")
+links.write_filters(run_id, dimension=dimension, check=check, entity=entity, field=field, owner=owner,
+                    severity=severity)
 flt = FindingFilter(dimension=dimension, check_id=check, entity=entity, owner=owner, severity=severity,
-                    search=(search.strip() or None) if searchable else None)
+                    field=field, search=(search.strip() or None) if searchable else None)
 
 total = queries.findings_count(url, run_id, flt)
 if total == 0:
@@ -53,7 +65,8 @@ size = p1.selectbox("Rows per page", PAGE_SIZES, key="rec_page_size")
 pages = max(1, -(-total // size))
 page = p2.number_input(f"Page (of {logic.fmt_count(pages)})", min_value=1, max_value=pages, value=1, step=1,
                        key="rec_page")
-p3.markdown(f"<div style='padding-top:2rem'><b>{logic.fmt_count(total)}</b> findings match · showing "
+p3.markdown(f"<div style='padding-top:2rem'><b>{logic.plural(total, 'finding')}</b> "
+            f"{'matches' if total == 1 else 'match'} · showing "
             f"{logic.fmt_count((page - 1) * size + 1)}–{logic.fmt_count(min(page * size, total))}</div>",
             unsafe_allow_html=True)
 rows = privacy.findings(person, queries.findings_page(url, run_id, flt, size, (page - 1) * size))

@@ -16,7 +16,11 @@ def test_formatting():
     assert logic.fmt_score(float("nan")) == "–"
     assert logic.fmt_delta(1.25) == "+1.2 pts" or logic.fmt_delta(1.25) == "+1.3 pts"
     assert logic.fmt_delta(-0.44) == "-0.4 pts"
-    assert logic.fmt_delta(0.01) == "±0.0 pts"
+    # Near 100 a score moves by hundredths: the change keeps the decimals that show it.
+    assert logic.fmt_delta(0.01) == "+0.01 pts"
+    assert logic.fmt_delta(-0.003) == "-0.003 pts"
+    assert logic.fmt_delta(0.0004) == "±0.0 pts" and logic.fmt_delta(0) == "±0.0 pts"
+    assert logic.plural(1, "finding") == "1 finding" and logic.plural(1204, "finding") == "1,204 findings"
     assert logic.fmt_delta(None) == "–"
     assert logic.fmt_count(1234567) == "1,234,567"
     assert logic.fmt_when(datetime(2025, 3, 4, 6, 5)) == "2025-03-04 06:05 UTC"
@@ -74,9 +78,48 @@ def test_worst_checks_and_fields():
     results = pd.DataFrame({
         "check_id": ["a", "b", "c", "d"], "entity": ["contact"] * 4, "dimension": ["accuracy"] * 4,
         "severity": ["low", "high", "medium", "high"], "failed": [5, 50, 0, 50], "applicable": [100] * 4,
-        "score": [95.0, 50.0, 100.0, 50.0]})
+        "score": [95.0, 50.0, 100.0, 50.0], "weight": [1.0] * 4})
     worst = logic.worst_checks(results, 3)
     assert list(worst.check_id) == ["b", "d", "a"]  # no passing check listed
+
+
+def test_worst_checks_rank_a_low_score_above_a_large_count():
+    # A check failing 7 of 56 records (87.5) is worse than one failing 500 of 50,000 (99.0), though it fails fewer.
+    results = pd.DataFrame({
+        "check_id": ["few_bad", "many_ok", "enrichment.x", "passes"], "entity": ["account", "contact", "contact",
+                                                                              "contact"],
+        "dimension": ["accuracy", "consistency", "completeness", "consistency"],
+        "severity": ["medium", "low", "low", "high"], "failed": [7, 500, 900, 0],
+        "applicable": [56, 50_000, 1_000, 50_000], "score": [87.5, 99.0, 10.0, 100.0], "weight": [1.0, 1.0, 0.0, 1.0]})
+    assert list(logic.worst_checks(results, by="score").check_id) == ["few_bad", "many_ok"]
+    assert list(logic.worst_checks(results, by="failed").check_id) == ["many_ok", "few_bad"]
+    # Impact: the points of the overall score each check costs; together, 100 − the overall score.
+    from checks.config import ScoringConfig
+    from checks.scoring import score_table
+
+    _, overall = score_table(results.assign(fields=""), ScoringConfig())
+    impact = logic.check_impact(results, ScoringConfig())
+    assert impact.sum() == pytest.approx(100 - overall)
+    assert impact.iloc[0] == pytest.approx(12.5 / 2)  # accuracy is half the overall score, few_bad all of it
+    assert impact.iloc[2] == 0  # an enrichment opportunity weighs nothing
+    assert list(logic.worst_checks(results, by="impact").check_id) == ["few_bad", "many_ok"]
+
+
+def test_weakest_and_clean_share_and_baselines():
+    head = pd.DataFrame({"name": ["overall", "accuracy", "freshness"], "score": [97.0, 99.0, 91.5]})
+    ents = pd.DataFrame({"entity": ["contact", "lead"], "score": [98.0, 94.0]})
+    assert logic.weakest(head, ents) == {"dimension": ("freshness", 91.5), "entity": ("lead", 94.0)}
+    affected = pd.DataFrame({"entity": ["contact", "lead"], "affected": [1_000, 50], "checked": [5_000, 200]})
+    assert logic.clean_share(affected) == pytest.approx(1 - 1_050 / 5_200)
+    runs = pd.DataFrame({"id": [1, 2, 3, 4], "as_of": pd.to_datetime(["2025-01-01", "2025-02-01", "2025-03-01",
+                                                                      "2025-03-08"])})
+    assert logic.baseline_run(runs, 4, "previous run") == 3
+    assert logic.baseline_run(runs, 4, "first run") == 1
+    assert logic.baseline_run(runs, 4, "30 days ago") == 2
+    assert logic.baseline_run(runs, 4, "7 days ago") == 3
+    assert logic.baseline_run(runs, 1, "first run") is None
+
+
     scores = _scores([(1, "field", "contact", None, "email", 90.0), (1, "field", "contact", None, "phone", 70.0),
                       (2, "field", "contact", None, "phone", 10.0)])
     assert list(logic.worst_fields(scores, 1).field) == ["phone", "email"]
