@@ -97,6 +97,15 @@ def run_label(run_id: int, as_of) -> str:
 
 
 # -- runs and deltas ----------------------------------------------------------------------------
+def newest_failure(runs: pd.DataFrame) -> pd.Series | None:
+    """The newest run when it failed and no run completed after it: what every page must show."""
+    if runs.empty:
+        return None
+    ordered = runs.sort_values("id")
+    newest = ordered.iloc[-1]
+    return newest if newest.status == "failed" else None
+
+
 def previous_run(completed: pd.DataFrame, run_id: int) -> int | None:
     """The completed run just before `run_id` (completed has id, as_of, oldest first)."""
     ordered = completed.sort_values(["as_of", "id"]).reset_index(drop=True)

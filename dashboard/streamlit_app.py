@@ -19,7 +19,7 @@ import os
 
 import streamlit as st
 
-from dashboard import access, context, gate, links
+from dashboard import access, context, gate, links, logic, queries
 from dashboard.logic import run_label
 
 st.set_page_config(page_title="cleancrm", page_icon="🧹", layout="wide")
@@ -81,5 +81,14 @@ with st.sidebar:
     st.divider()
     st.caption(gate.session_caption(ctx, person))
     gate.sign_out_button(ctx, person)
+
+# A run that failed after the last good one is shown on every page, open: the pages show older data.
+failure = logic.newest_failure(queries.runs(ctx.url, ctx.source))
+if failure is not None:
+    shown = f"run #{ctx.run_id}, the last completed one" if ctx.run_id is not None else "no run yet"
+    st.error(f"**The newest run #{int(failure.id)} failed** ({logic.fmt_when(failure.started_at)}, "
+             f"{failure.trigger}); the pages show {shown}.\n\n```\n{failure.error or 'no error recorded'}\n```\n\n"
+             f"Fix the cause, then run again: `cleancrm run --config {ctx.config_path}` or **Run now** on Runs.",
+             icon=":material/error:")
 
 nav.run()

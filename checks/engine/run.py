@@ -99,6 +99,25 @@ def role_warnings(cfg: Config, source: Source, require_read_only_role: bool = Fa
     return [f"source: {reason}; cleancrm only reads, but a role with SELECT privileges only keeps the CRM safe"]
 
 
+def _record_early_failure(cfg: Config, history, error: Exception, as_of: datetime, trigger: str,
+                          only: str | None) -> None:
+    """Keep a run that failed before it started (bad mapping, source down) as a failed run.
+
+    Only where a history exists already: the dashboard then shows the failure instead of the
+    last good data without a word, while a first try with a typo leaves no history file behind.
+    A store that cannot take the failure does not hide the error itself.
+    """
+    from connectors.history import HistoryStore
+
+    try:
+        store = history or HistoryStore.existing(cfg.history_url())
+        if store is not None:
+            store.runs.record_failure(cfg.name, str(error), started_at=as_of, trigger=trigger,
+                                      config_hash=cfg.fingerprint(), tool_version=__version__, only=only)
+    except Exception:  # noqa: BLE001 - the run's own error is the one to report
+        pass
+
+
 def run_checks(cfg: Config, *, now: datetime | None = None, only: str | None = None, trigger: str = "cli",
                history=None, progress: Progress | None = None, lock: bool = True,
                require_read_only_role: bool = False, stages: Stages | None = None) -> RunOutcome:
@@ -118,7 +137,11 @@ def run_checks(cfg: Config, *, now: datetime | None = None, only: str | None = N
     with stages.timed("plan"):
         planned = plan(cfg, only)
     with stages.timed("open and check the source"):
-        source = open_checked_source(cfg)
+        try:
+            source = open_checked_source(cfg)
+        except CleanCRMError as exc:
+            _record_early_failure(cfg, history, exc, as_of, trigger, only)
+            raise
     try:
         with stages.timed("check the source's login"):
             warnings = role_warnings(cfg, source, require_read_only_role)

@@ -120,6 +120,29 @@ class HistoryStore:
         self.audit = Audit(self.engine)
         self.fix_packages = FixPackages(self.engine)
 
+    @classmethod
+    def existing(cls, url: str) -> HistoryStore | None:
+        """The store at `url` if one is there already (it has a runs table), else None; never creates one.
+
+        A run that fails before it starts (a column renamed in the CRM, the source down) is kept
+        as a failed run where a history already exists, so the dashboard shows the failure; a
+        first try with a typo must not leave a history file behind.
+        """
+        if url.startswith("sqlite:///"):
+            path = Path(url.removeprefix("sqlite:///").partition("?")[0]).expanduser()
+            if not path.is_file() or path.stat().st_size == 0:
+                return None
+        try:
+            engine = sa.create_engine(url)
+            try:
+                if not sa.inspect(engine).has_table("runs"):
+                    return None
+            finally:
+                engine.dispose()
+            return cls(url)
+        except (SQLAlchemyError, HistoryError):
+            return None
+
     # -- schema ---------------------------------------------------------------------------------
     def alembic_config(self) -> AlembicConfig:
         """Alembic config pointing at our migrations."""

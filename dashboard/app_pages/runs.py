@@ -22,36 +22,38 @@ with right:
     st.caption("A run reads the CRM read-only and stores its results here; it can take a while on a large CRM. "
                "Only one run per source runs at a time, whoever started it (scheduler, CLI or dashboard)."
                + ("" if access.may(ctx.person, "run") else " " + access.refusal(ctx.person, "run")))
+OUTCOME_KEY = "runs_last_outcome"
 if clicked:
     from checks.engine import run_checks
     from connectors.errors import CleanCRMError, RunLockedError
 
     outcome_detail: dict = {"trigger": "dashboard"}
-    with st.status("Running the checks…", expanded=False) as status:
+    with st.status("Running the checks…", expanded=True) as status:
         try:
             outcome = run_checks(ctx.cfg, trigger="dashboard")
         except RunLockedError as exc:
             outcome_detail["outcome"] = "not started: another run is in progress"
-            status.update(label="Another run is in progress", state="error")
-            st.warning(f"**Not started: another run is in progress.** {exc}. The results will appear here when it "
-                       "finishes; refresh in a moment.", icon="⏳")
+            shown = ("warning", f"**Not started: another run is in progress.** {exc}. The results will appear here "
+                     "when it finishes; refresh in a moment.")
         except CleanCRMError as exc:
             outcome_detail["outcome"] = "failed"
-            status.update(label="The run failed", state="error")
-            st.error(f"**The run failed.**\n\n```\n{exc}\n```")
+            shown = ("error", f"**The run failed.**\n\n```\n{exc}\n```")
         except Exception as exc:  # an unexpected failure is stored as a failed run: show it, keep the page
             outcome_detail["outcome"] = "failed"
-            status.update(label="The run failed", state="error")
-            st.error(f"**The run failed unexpectedly:** {type(exc).__name__}: {exc}")
+            shown = ("error", f"**The run failed unexpectedly:** {type(exc).__name__}: {exc}")
         else:
             outcome_detail.update(outcome="completed", run=outcome.run_id)
-            status.update(label=f"Run #{outcome.run_id} completed in {logic.fmt_duration(outcome.seconds)}",
-                          state="complete")
-            st.success(f"Run #{outcome.run_id} completed in {logic.fmt_duration(outcome.seconds)}; "
-                       "the other pages now show it.")
-        gate.record(ctx, ctx.person, "run", outcome_detail)
-        queries.clear()
-        ctx.completed = queries.completed_runs(url, source)
+            shown = ("success", f"Run #{outcome.run_id} completed in {logic.fmt_duration(outcome.seconds)}; "
+                     "the other pages now show it.")
+        status.update(label="Run finished", state="complete" if shown[0] == "success" else "error")
+    gate.record(ctx, ctx.person, "run", outcome_detail)
+    queries.clear()
+    # Draw every page element again (the sidebar's run list too), with the outcome kept open above the table.
+    st.session_state[OUTCOME_KEY] = shown
+    st.rerun()
+if OUTCOME_KEY in st.session_state:
+    kind, text = st.session_state.pop(OUTCOME_KEY)
+    {"success": st.success, "warning": st.warning, "error": st.error}[kind](text)
 
 history = queries.runs(url, source)
 if history.empty:
