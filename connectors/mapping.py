@@ -34,7 +34,7 @@ CANONICAL_FIELDS: dict[str, tuple[str, ...]] = {
              "postal_code", "country", "owner_id", "created_at", "modified_at", "converted"),
     "opportunity": ("name", "amount", "stage", "is_won", "is_closed", "close_date", "account_id", "owner_id",
                     "created_at", "modified_at"),
-    "user": ("first_name", "last_name", "email", "active", "created_at", "modified_at"),
+    "user": ("first_name", "last_name", "email", "active", "team", "created_at", "modified_at"),
 }
 
 

@@ -13,7 +13,7 @@ import streamlit as st
 RECORDS_PAGE = "app_pages/records.py"
 # URL parameter → the Records page's widget key.
 RECORD_FILTERS = {"dimension": "rec_dimension", "check": "rec_check", "entity": "rec_entity",
-                  "field": "rec_field", "owner": "rec_owner", "severity": "rec_severity"}
+                  "field": "rec_field", "owner": "rec_owner", "severity": "rec_severity", "team": "rec_team"}
 RUN_PARAM = "run"
 _SEEN = "_links_url_seen"
 _RUN_SEEN = "_links_run_seen"

@@ -29,22 +29,27 @@ def _hidden_rows(person: Person | None, frame: pd.DataFrame, entity: str | None,
     return [not sees_unmasked(person, e, owner_text(o)) for e, o in zip(entities, owners, strict=True)]
 
 
-def findings(person: Person | None, frame: pd.DataFrame, entity: str | None = None, owner=None) -> pd.DataFrame:
-    """Findings with `value` and `suggestion` masked on the rows whose record `person` may not see.
+def findings(person: Person | None, frame: pd.DataFrame, entity: str | None = None, owner=None,
+             values: tuple[str, ...] = ("value", "suggestion")) -> pd.DataFrame:
+    """Findings with their `values` columns masked on the rows whose record `person` may not see.
 
     The record of a row is read from its `entity` and `owner` columns, or given as `entity` and
-    `owner` when the frame is about one record.
+    `owner` when the frame is about one record. Each of `values` is masked by the row's `field`
+    as a finding's value is (a comparison has a value before and after).
     """
     if not len(frame) or sees_all_unmasked(person):
         return frame
     hidden = _hidden_rows(person, frame, entity, owner)
     if not any(hidden):
         return frame
-    masked = mask_findings(frame)
-    out = frame.copy()
-    for column in ("value", "suggestion"):
-        if column in out:
-            out[column] = [m if h else v for h, m, v in zip(hidden, masked[column], out[column], strict=True)]
+    out, plain = frame.copy(), mask_findings(frame)
+    for column in values:
+        if column not in out:
+            continue
+        # `value` and `suggestion` as findings mask them; another column (a value before) as a value.
+        masked = plain[column] if column in ("value", "suggestion") else mask_findings(
+            frame.assign(value=frame[column]).drop(columns="suggestion", errors="ignore"))["value"]
+        out[column] = [m if h else v for h, m, v in zip(hidden, masked, out[column], strict=True)]
     return out
 
 

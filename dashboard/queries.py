@@ -149,6 +149,12 @@ def record_score(url: str, run_id: int, entity: str, record_key: str) -> dict | 
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
+def owner_directory(url: str, run_id: int) -> pd.DataFrame:
+    """The CRM users the run read: owner id, name, team, active (empty when none were stored)."""
+    return store(url).owners.of_run(run_id)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
 def finding_fields(url: str, run_id: int, entity: str | None = None) -> list[str]:
     """Distinct fields of the run's findings, of one entity when given."""
     return store(url).findings.fields(run_id, entity)
@@ -179,6 +185,13 @@ def worklist(url: str, run_id: int, filters: dict) -> pd.DataFrame:
     from dashboard.logic import build_worklist
 
     return build_worklist(store(url), run_id, **filters)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=8)
+def compared_records(url: str, run_a: int, run_b: int, status: str, check_id: str | None = None,
+                     entity: str | None = None) -> pd.DataFrame:
+    """The records fixed, still failing or newly failing from run A to run B (of one check when given)."""
+    return store(url).findings.compared_records(run_a, run_b, status, check_id, entity)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=8)

@@ -20,8 +20,8 @@ import pandas as pd
 from checks.engine.run import mask_merge_plan
 from checks.masking import mask_findings
 
-WORKLIST_COLUMNS = ["record_id", "entity", "owner", "record_score", "check_id", "dimension", "severity", "field",
-                    "column", "current_value", "reason", "suggested_fix"]
+WORKLIST_COLUMNS = ["record_id", "entity", "owner", "owner_name", "team", "record_score", "check_id", "dimension",
+                    "severity", "field", "column", "current_value", "reason", "suggested_fix"]
 # What a spreadsheet reads as the start of a formula (OWASP: CSV injection); tab and carriage
 # return because some apps strip them and read what follows.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -40,18 +40,41 @@ def build_worklist(history, run_id: int, *, dimension: str | list[str] | None = 
     rows = history.findings.worklist(run_id, dimension=dimension, check=check, entity=entity, owner=owner,
                                      severity=severity, min_record_score=min_record_score,
                                      max_record_score=max_record_score)
-    return rows.reindex(columns=WORKLIST_COLUMNS)
+    rows = with_owner_names(rows, history.owners.of_run(run_id))
+    # Ids sort as numbers where they are numbers (owner 2 before owner 10); unowned records last.
+    rows = rows.sort_values(["owner", "entity", "record_id", "check_id"], key=sort_key, na_position="last",
+                            kind="stable")
+    return rows.reindex(columns=WORKLIST_COLUMNS).reset_index(drop=True)
+
+
+def with_owner_names(frame: pd.DataFrame, directory: pd.DataFrame, column: str = "owner") -> pd.DataFrame:
+    """`frame` with the owner's name and team (`owner_name`, `team`) beside its owner id."""
+    names = directory.set_index("owner") if len(directory) else pd.DataFrame(columns=["name", "team"])
+    ids = frame[column].astype(object)
+    return frame.assign(owner_name=ids.map(names["name"]).astype(object),
+                        team=ids.map(names["team"]).astype(object))
+
+
+def sort_key(series: pd.Series) -> pd.Series:
+    """A sort key that orders ids as numbers when every present one is a whole number, else as text."""
+    present = series.dropna().astype(str)
+    if len(present) and present.str.fullmatch(r"-?\d{1,18}").all():
+        return pd.to_numeric(series, errors="coerce")
+    return series
 
 
 def owner_summary(worklist: pd.DataFrame) -> pd.DataFrame:
     """Per owner: findings, distinct records, and the worst (lowest) record score."""
+    cols = ["owner", "owner_name", "team", "findings", "records", "worst_record_score"]
     if worklist.empty:
-        return pd.DataFrame(columns=["owner", "findings", "records", "worst_record_score"])
-    w = worklist.assign(owner=worklist.owner.fillna("(no owner)"),
-                        _rec=worklist.entity.astype(str) + "|" + worklist.record_id.astype(str))
-    out = w.groupby("owner", sort=True).agg(findings=("record_id", "size"), records=("_rec", "nunique"),
-                                            worst_record_score=("record_score", "min"))
-    return out.reset_index().sort_values(["findings", "owner"], ascending=[False, True]).reset_index(drop=True)
+        return pd.DataFrame(columns=cols)
+    w = worklist.reindex(columns=[*worklist.columns, *[c for c in ("owner_name", "team") if c not in worklist]])
+    w = w.assign(owner=w.owner.fillna("(no owner)"), owner_name=w.owner_name.fillna(""), team=w.team.fillna(""),
+                 _rec=w.entity.astype(str) + "|" + w.record_id.astype(str))
+    out = w.groupby(["owner", "owner_name", "team"], sort=True).agg(
+        findings=("record_id", "size"), records=("_rec", "nunique"), worst_record_score=("record_score", "min"))
+    out = out.reset_index().sort_values(["findings", "owner"], ascending=[False, True]).reset_index(drop=True)
+    return out.replace({"owner_name": {"": None}, "team": {"": None}})[cols]
 
 
 def starts_formula(value) -> bool:

@@ -214,6 +214,9 @@ def company_domain(name: str, tld: str) -> str:
     return f"{ascii_fold(basename(name))[:24] or 'company'}.{tld}"
 
 
+TEAMS = ("Enterprise Sales", "Mid-Market Sales", "SMB Sales", "Customer Success")
+
+
 def users(rng, pools: Pools, n: int, as_of: datetime) -> pd.DataFrame:
     """Sales users who own records; the last three are inactive (left the company)."""
     us = pools.first["US"], pools.last["US"]
@@ -225,6 +228,7 @@ def users(rng, pools: Pools, n: int, as_of: datetime) -> pd.DataFrame:
         "first_name": first, "last_name": last,
         "email": [f"{ascii_fold(f)}.{ascii_fold(s)}@cleancrm-demo.com" for f, s in zip(first, last, strict=True)],
         "is_active": [1] * (n - 3) + [0] * 3,
+        "team": [TEAMS[i % len(TEAMS)] for i in range(n)],  # by position: the other columns' draws stay the same
         "created_at": created, "modified_at": modified,
     })
 

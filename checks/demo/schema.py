@@ -26,7 +26,8 @@ users = Table(
     "users", metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("first_name", String(100)), Column("last_name", String(100)), Column("email", String(200)),
-    Column("is_active", Integer, nullable=False), Column("created_at", DateTime), Column("modified_at", DateTime),
+    Column("is_active", Integer, nullable=False), Column("team", String(100)), Column("created_at", DateTime),
+    Column("modified_at", DateTime),
 )
 accounts = Table(
     "accounts", metadata,

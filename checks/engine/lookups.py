@@ -24,6 +24,37 @@ if TYPE_CHECKING:
 LOOKUPS: dict[str, type[Lookup]] = {}
 
 
+def read_entity(measurer: Measurer, entity: str, fields: list[str]) -> pd.DataFrame:
+    """Every live record of `entity` with the given fields (and the key)."""
+    sql, _ = measurer.queries[entity].select(fields)
+    if columnar_available(measurer.source):  # as columns: no Python row per record
+        return frame_from_arrow(read_arrow(measurer.source, sql))
+    frames = list(measurer.source.stream(sql, measurer.cfg.source.chunk_size))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[KEY, *fields])
+
+
+def owner_directory(measurer: Measurer) -> pd.DataFrame | None:
+    """The CRM users as owners: owner id (as findings carry it), name, team and active flag.
+
+    Names are first and last name as the CRM writes them; no e-mail address is kept. None when
+    the config maps no `user` entity.
+    """
+    cfg = measurer.cfg
+    if "user" not in cfg.entities:
+        return None
+    mapped = cfg.entities["user"].mapped()
+    fields = [f for f in ("first_name", "last_name", "team", "active") if f in mapped]
+    users = read_entity(measurer, "user", fields)
+    text = {f: users[f].astype(object).where(users[f].notna(), "").astype(str).str.strip()
+            if f in users else pd.Series("", index=users.index) for f in ("first_name", "last_name", "team")}
+    name = (text["first_name"] + " " + text["last_name"]).str.strip()
+    active = (users["active"].map(lambda v: None if pd.isna(v) else int(bool(v))) if "active" in users
+              else pd.Series(None, index=users.index, dtype=object))
+    return pd.DataFrame({"owner": as_keys(users[KEY]), "name": name.where(name != "", None),
+                         "team": text["team"].where(text["team"] != "", None), "active": active}
+                        ).drop_duplicates("owner").reset_index(drop=True)
+
+
 class Lookup:
     """One look-up of a run; `__call__` answers the checks, `prepare` reads ahead what they will ask."""
 
@@ -49,12 +80,7 @@ class Lookup:
 
     def read(self, entity: str, fields: list[str]) -> pd.DataFrame:
         """Every live record of `entity` with the given fields."""
-        measurer = self.measurer
-        sql, _ = measurer.queries[entity].select(fields)
-        if columnar_available(measurer.source):  # as columns: no Python row per record
-            return frame_from_arrow(read_arrow(measurer.source, sql))
-        frames = list(measurer.source.stream(sql, measurer.cfg.source.chunk_size))
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[KEY, *fields])
+        return read_entity(self.measurer, entity, fields)
 
     def __call__(self, *args):  # noqa: D102
         raise NotImplementedError

@@ -18,7 +18,7 @@ import pandas as pd
 
 from checks.base import FAILURE_COLUMNS, Check, Context, Outcome, prepared_column
 from checks.config import Config
-from checks.engine.lookups import LOOKUPS
+from checks.engine.lookups import LOOKUPS, owner_directory
 from checks.engine.parallel import ChunkJob, ChunkRunner, key_ranges, prepare_chunk
 from checks.engine.plan import Planned
 from checks.engine.settle import measure_keyed_settled, measure_settled, read_records, settled_checks
@@ -47,6 +47,7 @@ class RunResult:
     clusters: pd.DataFrame | None = None
     cluster_members: pd.DataFrame | None = None
     stages: Stages = field(default_factory=Stages)
+    owners: pd.DataFrame | None = None  # the CRM users: owner id, name, team, active
 
 
 class Measurer:
@@ -305,4 +306,7 @@ def measure(cfg: Config, source: Source, planned: list[Planned], now: datetime,
         rec = record_scores(findings, results, cfg.scoring, owners) if len(results) else pd.DataFrame()
         clusters = pd.concat(cluster_parts, ignore_index=True) if cluster_parts else None
         members = pd.concat(member_parts, ignore_index=True) if member_parts else None
-    return RunResult(results, scores, findings, rec, overall, rows_read, m.timings, clusters, members, m.stages)
+    with m.stages.timed("owners"):
+        directory = owner_directory(m)
+    return RunResult(results, scores, findings, rec, overall, rows_read, m.timings, clusters, members, m.stages,
+                     directory)

@@ -34,7 +34,7 @@ class FindingFilter:
     dimension: str | None = None
     check_id: str | None = None
     entity: str | None = None
-    owner: str | None = None
+    owner: str | tuple[str, ...] | None = None  # one owner, or any of several (a team's)
     severity: str | None = None
     search: str | None = None
     field: str | None = None
@@ -73,7 +73,7 @@ def _filtered(flt: FindingFilter) -> _Where:
         if value:
             where.add(f"{column} = ?", value)
     if flt.owner:
-        where.owners([flt.owner])
+        where.owners(_many(flt.owner))
     if flt.search:
         like = f"%{flt.search.strip().lower()}%"
         where.add("(lower(f.record_key) LIKE ? OR lower(f.value) LIKE ? OR lower(f.reason) LIKE ? "
@@ -177,20 +177,53 @@ class Findings(StorePart):
         return self._query(run_id, "SELECT DISTINCT check_id, entity, record_key FROM findings "
                            "ORDER BY check_id, entity, record_key", [], ("findings",))
 
-    def compare(self, run_a: int, run_b: int) -> pd.DataFrame:
-        """Per check and entity: records fixed, still failing and newly failing from A to B."""
+    # A (check, entity, record) failing in A and not in B is fixed; in both, still failing; in B only, new.
+    # One statement defines it, for the counts and for the records behind them.
+    _COMPARED = (
+        "WITH ka AS (SELECT check_id, entity, record_key, min(owner) AS owner, min(field) AS field, "
+        "min(value) AS value, min(reason) AS reason FROM a GROUP BY ALL), "
+        "kb AS (SELECT check_id, entity, record_key, min(owner) AS owner, min(field) AS field, "
+        "min(value) AS value, min(reason) AS reason FROM b GROUP BY ALL), "
+        "compared AS (SELECT coalesce(ka.check_id, kb.check_id) AS check_id, coalesce(ka.entity, kb.entity) AS entity, "
+        "coalesce(ka.record_key, kb.record_key) AS record_key, "
+        "CASE WHEN kb.record_key IS NULL THEN 'fixed' WHEN ka.record_key IS NULL THEN 'newly_failing' "
+        "ELSE 'still_failing' END AS status, coalesce(kb.owner, ka.owner) AS owner, "
+        "coalesce(kb.field, ka.field) AS field, ka.value AS value_before, kb.value AS value_after, "
+        "coalesce(kb.reason, ka.reason) AS reason "
+        "FROM ka FULL OUTER JOIN kb USING (check_id, entity, record_key)) ")
+    STATUSES = ("fixed", "still_failing", "newly_failing")
+
+    def _compared(self, run_a: int, run_b: int, sql: str, params: list | None = None) -> pd.DataFrame:
         con = duckdb.connect()
         con.register("a", segments.read(self.engine, run_a, segments.FINDINGS))
         con.register("b", segments.read(self.engine, run_b, segments.FINDINGS))
-        return con.execute(
-            "WITH ka AS (SELECT DISTINCT check_id, entity, record_key FROM a), "
-            "kb AS (SELECT DISTINCT check_id, entity, record_key FROM b) "
-            "SELECT coalesce(ka.check_id, kb.check_id) AS check_id, coalesce(ka.entity, kb.entity) AS entity, "
-            "count(*) FILTER (WHERE kb.record_key IS NULL) AS fixed, "
-            "count(*) FILTER (WHERE ka.record_key IS NOT NULL AND kb.record_key IS NOT NULL) AS still_failing, "
-            "count(*) FILTER (WHERE ka.record_key IS NULL) AS newly_failing "
-            "FROM ka FULL OUTER JOIN kb USING (check_id, entity, record_key) "
-            "GROUP BY 1, 2 ORDER BY 1, 2").df()
+        return con.execute(self._COMPARED + sql, params or []).df()
+
+    def compare(self, run_a: int, run_b: int) -> pd.DataFrame:
+        """Per check and entity: records fixed, still failing and newly failing from A to B."""
+        return self._compared(run_a, run_b, "SELECT check_id, entity, "
+                              "count(*) FILTER (WHERE status = 'fixed') AS fixed, "
+                              "count(*) FILTER (WHERE status = 'still_failing') AS still_failing, "
+                              "count(*) FILTER (WHERE status = 'newly_failing') AS newly_failing "
+                              "FROM compared GROUP BY 1, 2 ORDER BY 1, 2")
+
+    def compared_records(self, run_a: int, run_b: int, status: str, check_id: str | None = None,
+                         entity: str | None = None) -> pd.DataFrame:
+        """The records behind one of `compare`'s counts (`status`: fixed, still_failing, newly_failing).
+
+        Columns: check, entity, record, owner, field, the value seen before and after, and the
+        reason; fixed records carry run A's finding, the others run B's.
+        """
+        if status not in self.STATUSES:
+            raise ValueError(f"status must be one of {', '.join(self.STATUSES)}, not {status!r}")
+        where, params = ["status = ?"], [status]
+        for column, value in (("check_id", check_id), ("entity", entity)):
+            if value:
+                where.append(f"{column} = ?")
+                params.append(value)
+        return self._compared(run_a, run_b, "SELECT check_id, entity, record_key, status, owner, field, value_before, "
+                              f"value_after, reason FROM compared WHERE {' AND '.join(where)} "
+                              "ORDER BY check_id, entity, record_key", params)
 
     def _query(self, run_id: int, sql: str, params: list, tables=("findings", "checks")) -> pd.DataFrame:
         """Run `sql` over the run's `tables`: `findings`, `records` (record scores), `checks` (its check results).

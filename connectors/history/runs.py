@@ -54,6 +54,9 @@ class Runs(StorePart):
             insert_frame(conn, schema.scores, result.scores, run_id)
             segments.write(conn, run_id, segments.FINDINGS, bounded_findings(result.findings))
             segments.write(conn, run_id, segments.RECORD_SCORES, result.record_scores)
+            owners = getattr(result, "owners", None)
+            if owners is not None and len(owners):
+                insert_frame(conn, schema.owners, owners, run_id)
             clusters = getattr(result, "clusters", None)
             if clusters is not None and len(clusters):
                 insert_frame(conn, schema.duplicate_clusters, bounded_clusters(clusters), run_id)

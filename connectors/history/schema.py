@@ -233,3 +233,12 @@ fix_status = Table(
     Column("status", String(30), primary_key=True),
     Column("count", Integer, nullable=False),
 )
+
+owners = Table(
+    "owners", metadata,
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("owner", String(200), primary_key=True, doc="The owner id as findings carry it."),
+    Column("name", String(400), doc="The CRM user's name (first and last), as the run read it."),
+    Column("team", String(200), doc="The user's team, where the config maps `user.team`."),
+    Column("active", Integer, doc="1 active, 0 inactive, NULL unknown."),
+)

@@ -41,6 +41,7 @@ from connectors.history.findings import Findings
 from connectors.history.fix_packages import FixPackages
 from connectors.history.heartbeats import Heartbeats
 from connectors.history.locks import Locks
+from connectors.history.owners import Owners
 from connectors.history.part import short_error
 from connectors.history.results import Results
 from connectors.history.runs import Runs
@@ -86,6 +87,7 @@ class HistoryStore:
         annotations: Interventions (`Annotations`).
         audit: The audit log (`Audit`).
         fix_packages: Fix packages and what later runs found of them (`FixPackages`).
+        owners: The CRM users each run read: owner id, name, team (`Owners`).
 
     Raises:
         HistoryError: The database cannot be opened or migrated.
@@ -119,6 +121,7 @@ class HistoryStore:
         self.annotations = Annotations(self.engine)
         self.audit = Audit(self.engine)
         self.fix_packages = FixPackages(self.engine)
+        self.owners = Owners(self.engine)
 
     @classmethod
     def existing(cls, url: str) -> HistoryStore | None:

@@ -43,7 +43,7 @@ class Demo(Preset, name="demo"):
             "created_at": "created_at", "modified_at": "modified_at"}, "required": ["name", "stage", "close_date"]},
         "user": {"table": "users", "key": "id", "fields": {
             "first_name": "first_name", "last_name": "last_name", "email": "email", "active": "is_active",
-            "created_at": "created_at", "modified_at": "modified_at"}},
+            "team": "team", "created_at": "created_at", "modified_at": "modified_at"}},
     }
     references = ACCOUNT_REFERENCES
 

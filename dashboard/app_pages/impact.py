@@ -8,7 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from checks.engine.fix_tracking import status_tables
-from dashboard import access, charts, context, downloads, gate, logic, queries
+from dashboard import access, charts, context, downloads, gate, links, logic, people, privacy, queries
+
+STATUS_LABELS = {"fixed": "Fixed", "still_failing": "Still failing", "newly_failing": "Newly failing"}
 
 ctx = context.get()
 st.title("Impact of an intervention")
@@ -112,14 +114,52 @@ table = logic.comparison_table(compared, results[results.run_id == run_a], resul
 if table.empty:
     st.info("No check changed between these runs.")
 else:
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={"check_id": "Check",
+    picked_check = st.dataframe(table, hide_index=True, width="stretch", key="impact_checks", on_select="rerun",
+                 selection_mode=["single-row", "single-cell"],
+                 column_config={"check_id": "Check", "dimension": "Dimension", "entity": "Entity",
                                 "score_before": st.column_config.NumberColumn("Score before", format="%.1f"),
                                 "score_after": st.column_config.NumberColumn("Score after", format="%.1f"),
-                                "score_change": st.column_config.NumberColumn("Change", format="%+.1f"),
+                                "score_change": st.column_config.NumberColumn("Change", format="%+.2f"),
                                 "fixed": st.column_config.NumberColumn("Fixed", format="%d"),
                                 "still_failing": st.column_config.NumberColumn("Still failing", format="%d"),
                                 "newly_failing": st.column_config.NumberColumn("Newly failing", format="%d")})
+
+# -- the records behind the counts --------------------------------------------------------------
+st.subheader("Records behind the counts")
+cell = None if table.empty else links.picked_cell(picked_check)
+check_sel = None if cell is None else (str(table.check_id.iat[cell[0]]), str(table.entity.iat[cell[0]]))
+# A click on a Fixed / Still failing / Newly failing cell shows those records (once per click).
+if cell is not None and cell[1] in STATUS_LABELS and st.session_state.get("_impact_cell") != cell:
+    st.session_state["impact_status"] = cell[1]
+st.session_state["_impact_cell"] = cell
+status = st.segmented_control("Records", list(STATUS_LABELS), format_func=lambda s: STATUS_LABELS[s],
+                              default="newly_failing", key="impact_status") or "newly_failing"
+behind = queries.compared_records(url, int(run_a), int(run_b), status, *(check_sel or (None, None)))
+st.caption(f"{logic.plural(len(behind), 'record')} {STATUS_LABELS[status].lower()}"
+           + (f" on {check_sel[0]} ({check_sel[1]})" if check_sel else " over every check")
+           + (" · pick a row of the table above for one check, or one of its counts." if not check_sel else "."))
+if len(behind):
+    shown = privacy.findings(ctx.person, behind, values=("value_before", "value_after"))
+    names = people.labels(queries.owner_directory(url, int(run_b)))
+    view = shown.assign(owner=shown.owner.map(lambda o: people.label(o, names)),
+                        record_key=people.numbers_where_numeric(shown.record_key))
+    st.dataframe(view.head(500), hide_index=True, width="stretch", key="impact_behind",
+                 column_config={"check_id": "Check", "entity": "Entity", "record_key": "Record", "status": None,
+                                "owner": "Owner", "field": "Field", "value_before": "Value before",
+                                "value_after": "Value after", "reason": "Reason"})
+    if len(behind) > 500:
+        st.caption(f"First 500 of {logic.fmt_count(len(behind))}; the download has them all.")
+    if status != "fixed" and check_sel:
+        links.records_link(f"Open them in Records (run #{run_b})", int(run_b), check=check_sel[0],
+                           entity=check_sel[1])
+    if access.may(ctx.person, "export"):
+        downloads.offer(ctx, f"Download these {logic.plural(len(shown), 'record')} (CSV)",
+                        lambda: logic.export_bytes(shown, "csv"),
+                        f"cleancrm-{status}-{run_a}-{run_b}.csv", "text/csv", key=f"impact_behind_csv_{status}",
+                        what=f"impact records ({status})", records=len(shown),
+                        detail={"run_before": int(run_a), "run_after": int(run_b), "status": status,
+                                "check": check_sel[0] if check_sel else None}, icon=":material/download:")
+
 fix_values, fix_records = status_tables(queries.store(url).fix_packages.status(int(run_b)))
 if len(fix_values) or len(fix_records):
     st.subheader("Fix packages")

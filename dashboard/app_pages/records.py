@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from connectors.history import FindingFilter
-from dashboard import access, context, links, logic, privacy, queries
+from connectors.history import NO_OWNER, FindingFilter
+from dashboard import access, context, links, logic, people, privacy, queries
 
 PAGE_SIZES = (50, 100, 250)
 
@@ -33,10 +33,15 @@ check = c2.selectbox("Check", check_counts.index.tolist(), index=None, placehold
 entities = sorted((checks if check is None else checks[checks.check_id == check]).entity.unique())
 links.keep_valid("rec_entity", entities)
 entity = c3.selectbox("Entity", entities, index=None, placeholder="All entities", key="rec_entity")
+directory = queries.owner_directory(url, run_id)
+names = people.labels(directory)
+team_list = people.teams(directory)
 c4, c5, c6, c7 = st.columns(4)
-owners = queries.owners(url, run_id)
+owners = sorted(queries.owners(url, run_id), key=lambda o: (o != NO_OWNER, not o.isdigit(), int(o) if o.isdigit()
+                                                             else 0, people.label(o, names)))
 links.keep_valid("rec_owner", owners)
-owner = c4.selectbox("Owner", owners, index=None, placeholder="Any owner", key="rec_owner")
+owner = c4.selectbox("Owner", owners, index=None, placeholder="Any owner", key="rec_owner",
+                     format_func=lambda o: people.label(o, names))
 links.keep_valid("rec_severity", logic.SEVERITY_ORDER)
 severity = c5.selectbox("Severity", list(logic.SEVERITY_ORDER), index=None, placeholder="Any severity",
                         key="rec_severity")
@@ -49,9 +54,26 @@ search = c7.text_input("Search", placeholder="record id, value, reason or owner"
                        disabled=not searchable,
                        help=None if searchable else "Searching by value is for people who see every record "
                        "unmasked; filter by check, entity, owner or severity instead.")
+team, mine = None, False
+if team_list or person.owners:
+    t1, t2, _ = st.columns([1, 1, 2])
+    links.keep_valid("rec_team", team_list)
+    team = t1.selectbox("Team", team_list, index=None, placeholder="Any team", key="rec_team",
+                        disabled=not team_list, help="The owners' team, as the CRM's users table says.")
+    if person.owners:  # a steward granted some owners: their own records, in one click
+        t2.markdown("<div style='padding-top:2rem'></div>", unsafe_allow_html=True)
+        mine = t2.toggle("Only my records", key="rec_mine",
+                         help="Records of the owners you are granted: " + ", ".join(
+                             people.label(o, names) for o in sorted(person.owners)))
 links.write_filters(run_id, dimension=dimension, check=check, entity=entity, field=field, owner=owner,
-                    severity=severity)
-flt = FindingFilter(dimension=dimension, check_id=check, entity=entity, owner=owner, severity=severity,
+                    severity=severity, team=team)
+# One owner, or the owners of a team, or mine: each narrows the others.
+chosen = None if owner is None else {owner}
+for group in ((set(people.team_owners(directory, team)) if team else None), (set(person.owners) if mine else None)):
+    if group is not None:
+        chosen = group if chosen is None else chosen & group
+flt = FindingFilter(dimension=dimension, check_id=check, entity=entity,
+                    owner=None if chosen is None else tuple(sorted(chosen)) or ("",), severity=severity,
                     field=field, search=(search.strip() or None) if searchable else None)
 
 total = queries.findings_count(url, run_id, flt)
@@ -70,8 +92,11 @@ p3.markdown(f"<div style='padding-top:2rem'><b>{logic.plural(total, 'finding')}<
             f"{logic.fmt_count((page - 1) * size + 1)}–{logic.fmt_count(min(page * size, total))}</div>",
             unsafe_allow_html=True)
 rows = privacy.findings(person, queries.findings_page(url, run_id, flt, size, (page - 1) * size))
-shown = rows[["record_key", "entity", "check_id", "field", "value", "reason", "suggestion", "owner", "severity",
-              "dimension", "column_name"]]
+# Names, not ids; ids as numbers where they are, so that a click on the header sorts 2 before 10.
+shown = rows.assign(owner=rows.owner.map(lambda o: people.label(o, names)),
+                    record_key=people.numbers_where_numeric(rows.record_key))[
+    ["record_key", "entity", "check_id", "field", "value", "reason", "suggestion", "owner", "severity", "dimension",
+     "column_name"]]
 event = st.dataframe(
     shown, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="rec_table",
     height=min(38 + 35 * len(shown), 600),
@@ -92,7 +117,7 @@ st.subheader(f"{entity_sel.capitalize()} {key}")
 score = queries.record_score(url, run_id, entity_sel, key)
 if score:
     st.markdown(f"Record score **{logic.fmt_score(score['score'])}** · fails **{score['failed_checks']}** check(s) · "
-                f"owner **{score.get('owner') or 'none'}**")
+                f"owner **{people.label(score.get('owner'), names) if score.get('owner') else 'none'}**")
 left, right = st.columns([3, 2])
 with left:
     st.markdown("**All findings of this record**")

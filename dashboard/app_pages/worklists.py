@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import access, context, downloads, logic, privacy, queries
+from dashboard import access, context, downloads, logic, people, privacy, queries
 
 ctx = context.get()
 st.title("Worklists")
@@ -25,7 +25,9 @@ checks = c2.multiselect("Check", sorted(pool.check_id.unique()), key="wl_checks"
 pool = pool[pool.check_id.isin(checks)] if checks else pool
 entities = c3.multiselect("Entity", sorted(pool.entity.unique()), key="wl_entities", placeholder="All")
 c4, c5, c6 = st.columns(3)
-owners = c4.multiselect("Owner", queries.owners(url, run_id), key="wl_owners", placeholder="All")
+names = people.labels(queries.owner_directory(url, run_id))
+owners = c4.multiselect("Owner", queries.owners(url, run_id), key="wl_owners", placeholder="All",
+                        format_func=lambda o: people.label(o, names))
 severities = c5.multiselect("Severity", list(logic.SEVERITY_ORDER), key="wl_severity", placeholder="All")
 lo, hi = c6.slider("Record score", 0, 100, (0, 100), key="wl_score",
                    help="Score of the whole record (100 = no finding); lower it to focus on the worst records.")
@@ -64,11 +66,15 @@ else:
     st.info(access.refusal(ctx.person, "export"), icon=":material/lock:")
 
 st.subheader("By owner")
-st.dataframe(summary, hide_index=True, width="stretch",
-             column_config={"worst_record_score": st.column_config.NumberColumn("Worst record score", format="%.1f")})
+st.dataframe(summary.assign(owner=people.numbers_where_numeric(summary.owner)), hide_index=True, width="stretch",
+             column_config={"owner": "Owner", "owner_name": "Name", "team": "Team", "findings": "Findings",
+                            "records": "Records",
+                            "worst_record_score": st.column_config.NumberColumn("Worst record score", format="%.1f")})
 st.subheader("Preview")
 PREVIEW = 500
-st.dataframe(work.head(PREVIEW), hide_index=True, width="stretch",
+preview = work.head(PREVIEW)
+st.dataframe(preview.assign(record_id=people.numbers_where_numeric(preview.record_id),
+                            owner=people.numbers_where_numeric(preview.owner)), hide_index=True, width="stretch",
              column_config={"record_score": st.column_config.NumberColumn("record_score", format="%.1f")})
 if len(work) > PREVIEW:
     st.caption(f"First {PREVIEW} of {logic.fmt_count(len(work))} rows; the download has them all.")

@@ -116,3 +116,25 @@ def test_a_field_link_and_a_stale_link(monkeypatch, demo_history):
     stale = _records_page(monkeypatch, demo_history.config_path, {"run": "99999", "check": "accuracy.no_such"})
     assert stale.selectbox(key="rec_check").value is None
     assert stale.selectbox(key="cleancrm_run").value == run
+
+
+def test_impact_opens_and_exports_the_records_behind_its_counts(monkeypatch, demo_history):
+    at = app(monkeypatch, demo_history.config_path, "impact")
+    store = demo_history.store
+    note = store.annotations.list(demo_history.cfg.name).iloc[0]
+    completed = store.runs.completed(demo_history.cfg.name)
+    before = completed[completed.as_of < note.date].id.iat[-1]
+    after = completed[completed.as_of >= note.date].id.iat[0]
+    counts = store.findings.compare(int(before), int(after))
+    metrics = {m.label: m.value for m in at.metric}
+    for status, label in (("newly_failing", "Newly failing"), ("fixed", "Records fixed")):
+        at.segmented_control(key="impact_status").set_value(status).run()
+        behind = next(d.value for d in at.dataframe if "value_before" in d.value.columns)
+        assert metrics[label] == f"{int(counts[status].sum()):,}"
+        assert len(behind) == min(500, int(counts[status].sum()))
+        records = store.findings.compared_records(int(before), int(after), status)
+        assert len(records) == int(counts[status].sum())
+        button = [b for b in at.get("download_button") if "Download these" in b.proto.label]
+        assert button and f"{len(records):,} record" in button[0].proto.label
+    fixed = store.findings.compared_records(int(before), int(after), "fixed")
+    assert fixed.value_after.isna().all() and fixed.value_before.notna().any()

@@ -90,11 +90,12 @@ def test_owner_summary(stored):
     store, run_id = stored
     summary = owner_summary(build_worklist(store, run_id))
     assert summary.to_dict("records") == [
-        {"owner": "(no owner)", "findings": 2, "records": 2, "worst_record_score": 0.0},
-        {"owner": "bob", "findings": 2, "records": 1, "worst_record_score": 40.0},
-        {"owner": "ann", "findings": 1, "records": 1, "worst_record_score": 75.0}]
+        {"owner": "(no owner)", "owner_name": None, "team": None, "findings": 2, "records": 2,
+         "worst_record_score": 0.0},
+        {"owner": "bob", "owner_name": None, "team": None, "findings": 2, "records": 1, "worst_record_score": 40.0},
+        {"owner": "ann", "owner_name": None, "team": None, "findings": 1, "records": 1, "worst_record_score": 75.0}]
     assert list(owner_summary(build_worklist(store, run_id, entity="lead")).columns) == [
-        "owner", "findings", "records", "worst_record_score"]
+        "owner", "owner_name", "team", "findings", "records", "worst_record_score"]
 
 
 def test_csv_and_xlsx_files(stored, tmp_path):
