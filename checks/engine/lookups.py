@@ -14,7 +14,7 @@ import pandas as pd
 
 from checks.base import prepared_column
 from checks.fields import reset_memo
-from checks.values import as_keys
+from checks.values import as_keys, value_text
 from connectors.mapping import KEY
 from connectors.source.columnar import columnar_available, frame_from_arrow, read_arrow
 
@@ -45,8 +45,12 @@ def owner_directory(measurer: Measurer) -> pd.DataFrame | None:
     mapped = cfg.entities["user"].mapped()
     fields = [f for f in ("first_name", "last_name", "team", "active") if f in mapped]
     users = read_entity(measurer, "user", fields)
-    text = {f: users[f].astype(object).where(users[f].notna(), "").astype(str).str.strip()
-            if f in users else pd.Series("", index=users.index) for f in ("first_name", "last_name", "team")}
+
+    def text(f: str) -> pd.Series:  # bytes a CRM mis-encoded become text too (value_text), never an error
+        values = users[f].map(value_text) if f in users else pd.Series(None, index=users.index, dtype=object)
+        return values.fillna("").astype(str).str.strip()
+
+    text = {f: text(f) for f in ("first_name", "last_name", "team")}
     name = (text["first_name"] + " " + text["last_name"]).str.strip()
     active = (users["active"].map(lambda v: None if pd.isna(v) else int(bool(v))) if "active" in users
               else pd.Series(None, index=users.index, dtype=object))

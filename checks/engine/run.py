@@ -103,15 +103,17 @@ def _record_early_failure(cfg: Config, history, error: Exception, as_of: datetim
                           only: str | None) -> None:
     """Keep a run that failed before it started (bad mapping, source down) as a failed run.
 
-    Only where a history exists already: the dashboard then shows the failure instead of the
-    last good data without a word, while a first try with a typo leaves no history file behind.
+    Only where the source has completed runs already: the dashboard then shows the failure
+    instead of the last good data without a word, while a first try with a typo is refused and
+    leaves no history behind.
     A store that cannot take the failure does not hide the error itself.
     """
     from connectors.history import HistoryStore
 
     try:
         store = history or HistoryStore.existing(cfg.history_url())
-        if store is not None:
+        # A source with runs already: the pages would show them without a word. A first try is refused, not kept.
+        if store is not None and len(store.runs.completed(cfg.name)):
             store.runs.record_failure(cfg.name, str(error), started_at=as_of, trigger=trigger,
                                       config_hash=cfg.fingerprint(), tool_version=__version__, only=only)
     except Exception:  # noqa: BLE001 - the run's own error is the one to report
