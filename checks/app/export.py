@@ -12,6 +12,7 @@ stay numbers.
 from __future__ import annotations
 
 import io
+from datetime import date, datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -102,14 +103,54 @@ def csv_text(frame: pd.DataFrame) -> str:
     return neutralise_formulas(frame).to_csv(index=False, lineterminator="\r\n")
 
 
-def _text_cells(sheet) -> None:
-    """Make every text cell of an openpyxl sheet a text cell: openpyxl writes `=…` as a formula."""
-    for row in sheet.iter_rows():
-        for cell in row:
-            if isinstance(cell.value, str) and cell.value:
-                cell.data_type = "s"
-                if starts_formula(cell.value):
-                    cell.quotePrefix = True  # stays text when a user edits the cell, too
+def _write_sheet(book, name: str, frame: pd.DataFrame, formats: dict) -> None:
+    """One sheet, column by column: text stays text, numbers stay numbers, dates are dates.
+
+    A text cell that starts a formula gets a quote prefix, so it stays text when someone edits it;
+    a missing value is a blank cell.
+    """
+    sheet = book.add_worksheet(name)
+    columns = [str(c) for c in frame.columns]
+    sheet.write_row(0, 0, columns, formats["header"])
+    for c, column in enumerate(frame.columns):
+        values = frame[column].to_numpy(dtype=object)
+        kind = frame[column].dtype.kind
+        sheet.set_column(c, c, min(60, max(10, len(columns[c]) + 2)))
+        if kind in "iuf":  # numbers: one call per cell, no type test per cell
+            for r, v in enumerate(values, start=1):
+                if v is not None and v == v:
+                    sheet.write_number(r, c, float(v))
+            continue
+        for r, v in enumerate(values, start=1):
+            if v is None or v is pd.NaT or (isinstance(v, float) and v != v):
+                continue
+            if isinstance(v, str):
+                if v:  # a carriage return as a line feed: XLSX would keep it as the escape `_x000D_`
+                    sheet.write_string(r, c, v.replace("\r\n", "\n").replace("\r", "\n"),
+                                       formats["quoted"] if starts_formula(v) else None)
+            elif isinstance(v, bool):
+                sheet.write_boolean(r, c, v)
+            elif isinstance(v, int | float):
+                sheet.write_number(r, c, float(v))
+            elif isinstance(v, datetime | date | pd.Timestamp):
+                sheet.write_datetime(r, c, pd.Timestamp(v).to_pydatetime().replace(tzinfo=None), formats["date"])
+            else:
+                sheet.write_string(r, c, str(v))
+
+
+def _write_xlsx(frame: pd.DataFrame, target) -> None:
+    """The worklist sheet (and, for a worklist, its per-owner summary) as XLSX, no cell a formula."""
+    import xlsxwriter
+
+    # Text is never read as a formula, a number or a link: a CRM value `=HYPERLINK(…)` stays text.
+    book = xlsxwriter.Workbook(target, {"strings_to_formulas": False, "strings_to_numbers": False,
+                                        "strings_to_urls": False, "in_memory": True})
+    formats = {"header": book.add_format({"bold": True}), "quoted": book.add_format({"quote_prefix": True}),
+               "date": book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})}
+    _write_sheet(book, "worklist", frame, formats)
+    if {"owner", "record_id", "entity"} <= set(frame.columns):
+        _write_sheet(book, "by owner", owner_summary(frame), formats)
+    book.close()
 
 
 def write_export(frame: pd.DataFrame, target: str | Path | BinaryIO, fmt: str) -> None:
@@ -125,12 +166,7 @@ def write_export(frame: pd.DataFrame, target: str | Path | BinaryIO, fmt: str) -
         else:
             target.write(data)
     elif fmt == "xlsx":
-        with pd.ExcelWriter(target, engine="openpyxl") as writer:
-            frame.to_excel(writer, sheet_name="worklist", index=False)
-            if {"owner", "record_id", "entity"} <= set(frame.columns):
-                owner_summary(frame).to_excel(writer, sheet_name="by owner", index=False)
-            for sheet in writer.sheets.values():
-                _text_cells(sheet)
+        _write_xlsx(frame, str(target) if isinstance(target, Path) else target)
     else:
         raise ValueError(f"export format must be csv or xlsx, not {fmt!r}")
 
