@@ -79,9 +79,11 @@ class AlertRule(StrictModel):
     """A condition that sends an alert once, then a recovery message."""
 
     name: str = Field(description="Rule name, used to de-duplicate alerts.")
-    kind: Literal["score_below", "score_drop", "failed_count_above", "run_failed", "heartbeat_stale"] = Field(
-        description="What is watched."
+    kind: Literal["score_below", "score_drop", "failed_count_above", "run_failed", "heartbeat_stale", "anomaly"] = Field(
+        description="What is watched; `anomaly`: the newest run's value is outside the range learned from past runs."
     )
+    metric: Literal["score", "failed"] = Field(
+        "score", description="For `anomaly`: the scope's score, or its failing count (overall, dimension, entity, check).")
     scope: str = Field("overall", description="`overall`, a dimension, an entity or a check id.")
     threshold: float | None = Field(None, allow_inf_nan=False, description="Score (0-100), points, count or minutes.")
     channels: list[str] = Field(default_factory=list, description="Names of channels under `alerts.channels`.")
@@ -92,6 +94,23 @@ class AlertsConfig(StrictModel):
 
     channels: dict[str, AlertChannel] = Field(default_factory=dict, description="Named channels.")
     rules: list[AlertRule] = Field(default_factory=list, description="Rules.")
+
+
+class IncidentRoute(StrictModel):
+    """Who gets the incidents of the rules whose scope matches; every criterion given must match."""
+
+    owner: str = Field(description="Who owns them: a dashboard user's name, a person or a team.")
+    entity: str | None = Field(None, description="The rule's scope is about this entity (`contact`).")
+    dimension: str | None = Field(None, description="The rule's scope is about this dimension (`freshness`).")
+    check: str | None = Field(None, description="The rule's scope is a check matching this pattern (`accuracy.*`).")
+    kind: str | None = Field(None, description="The rule is of this kind (`anomaly`, `run_failed` …).")
+
+
+class IncidentsConfig(StrictModel):
+    """A breached alert rule or an anomaly opens an incident, routed to an owner."""
+
+    routes: list[IncidentRoute] = Field(default_factory=list, description="First match wins.")
+    default_owner: str | None = Field(None, description="Owner when no route matches; empty = unassigned.")
 
 
 class RetryConfig(StrictModel):
@@ -139,6 +158,8 @@ class DashboardConfig(StrictModel):
     """Who may use the dashboard, and where it listens."""
 
     address: str = Field("127.0.0.1", description="Address the dashboard binds to; another one needs users.")
+    public_url: str | None = Field(None, description="The dashboard's address as people open it "
+                                   "(https://dq.example.com): alerts link to their incident there.")
     session_minutes: int = Field(480, ge=1, description="A signed-in session expires after this many minutes.")
     users: list[UserConfig] = Field(default_factory=list, description="People who may sign in, with their role.")
     oidc_roles: dict[str, Literal["viewer", "steward", "admin"]] = Field(
@@ -173,6 +194,7 @@ class Config(StrictModel):
     scoring: ScoringConfig = Field(default_factory=ScoringConfig, description="Score weights.")
     schedule: list[ScheduleEntry] = Field(default_factory=list, description="Cron schedules.")
     alerts: AlertsConfig = Field(default_factory=AlertsConfig, description="Alerting.")
+    incidents: IncidentsConfig = Field(default_factory=IncidentsConfig, description="Incidents and their owners.")
     retry: RetryConfig = Field(default_factory=RetryConfig, description="Retries of failed scheduled runs.")
     dashboard: DashboardConfig = Field(default_factory=DashboardConfig, description="Sign-in, roles and binding.")
 

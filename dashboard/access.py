@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 ROLES = ("viewer", "steward", "admin")
 # What a role may do beyond reading scores, trends and masked records.
-ACTIONS = ("export", "decide", "run", "annotate", "configuration", "audit")
+ACTIONS = ("export", "decide", "run", "annotate", "configuration", "audit", "incident")
 _ALLOWED = {
     "viewer": frozenset(),
-    "steward": frozenset({"export", "decide"}),
+    "steward": frozenset({"export", "decide", "incident"}),
     "admin": frozenset(ACTIONS),
 }
 _WHAT = {
@@ -32,6 +32,7 @@ _WHAT = {
     "annotate": "Recording an intervention",
     "configuration": "The configuration view",
     "audit": "The audit log",
+    "incident": "Acknowledging, resolving and commenting on incidents",
 }
 
 

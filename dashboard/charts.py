@@ -81,6 +81,28 @@ def _time_axis(fig: go.Figure, when: pd.Series) -> go.Figure:
     return fig
 
 
+ANOMALY_COLOR = "#B91C1C"
+
+
+def _mark_anomalies(fig: go.Figure, series: pd.DataFrame) -> None:
+    """The expected range of a lone line as a band, and every point outside its range as a red ring."""
+    names = series.series.unique()
+    if len(names) == 1 and series.low.notna().any():
+        band = series.sort_values("as_of")
+        fig.add_trace(go.Scatter(x=band.as_of, y=band.high, mode="lines", line=dict(width=0), showlegend=False,
+                                 hoverinfo="skip", name="expected range"))
+        fig.add_trace(go.Scatter(x=band.as_of, y=band.low, mode="lines", line=dict(width=0), fill="tonexty",
+                                 fillcolor="rgba(46,111,186,0.12)", name="expected range", hoverinfo="skip"))
+    odd = series[series.anomaly.fillna(False).astype(bool)]
+    if len(odd):
+        fig.add_trace(go.Scatter(
+            x=odd.as_of, y=odd.value, mode="markers", name="outside its learned range",
+            marker=dict(size=12, color="rgba(0,0,0,0)", line=dict(color=ANOMALY_COLOR, width=2)),
+            customdata=odd[["series", "kind", "low", "high"]].to_numpy(),
+            hovertemplate="%{customdata[0]}: %{y:.4g} — %{customdata[1]} (expected %{customdata[2]:.4g}–"
+                          "%{customdata[3]:.4g})<extra></extra>"))
+
+
 def trend_chart(series: pd.DataFrame, annotations: pd.DataFrame | None = None, y_title: str = "Score",
                 highlight: int | None = None, height: int = 360, selected=None,
                 selected_label: str = "shown run") -> go.Figure:
@@ -96,6 +118,8 @@ def trend_chart(series: pd.DataFrame, annotations: pd.DataFrame | None = None, y
             line=dict(color=color_for(str(name), None if name == "overall" else position),
                       width=3 if name == "overall" else 2),
             marker=dict(size=5), hovertemplate="%{y:.1f}"))
+    if "anomaly" in series:
+        _mark_anomalies(fig, series)
     if y_title == "Score" and not series.empty:
         low = max(0.0, float(series.value.min()) - 2)
         fig.update_yaxes(range=[low, 100.5])

@@ -277,6 +277,25 @@ def in_period(frame: pd.DataFrame, start: pd.Timestamp | None, column: str = "as
     return frame if start is None else frame[frame[column] >= start]
 
 
+def with_expected_ranges(series: pd.DataFrame, higher_is_better: bool = True) -> pd.DataFrame:
+    """A chart's series (as_of, series, value) with each point's learned range and whether it is an anomaly.
+
+    The range of a point comes from the runs before it only (`checks.baselines`), so the chart shows
+    what an `anomaly` alert would have said on the day. Only a move for the worse is an anomaly (a
+    score below its range, a failing count above it): a clean-up that lifts a score is the Impact
+    page's news, not an incident. Adds expected, low, high, anomaly, kind.
+    """
+    from checks.baselines import expected_ranges_by
+
+    if series.empty:
+        return series.assign(expected=pd.Series(dtype=float), low=pd.Series(dtype=float),
+                             high=pd.Series(dtype=float), anomaly=pd.Series(dtype=bool), kind=pd.Series(dtype=str))
+    judged = expected_ranges_by(series, "series", value="value", when="as_of")
+    worse = judged.deviation < 0 if higher_is_better else judged.deviation > 0
+    return series.assign(**{c: judged[c] for c in ("expected", "low", "high", "kind")},
+                         anomaly=judged.anomaly.astype(bool) & worse.fillna(False))
+
+
 def downsample(series: pd.DataFrame, max_points: int = 400) -> pd.DataFrame:
     """Keep at most `max_points` runs per series (evenly spaced, always the newest) for fast charts."""
     runs = series.run_id.drop_duplicates() if "run_id" in series else None

@@ -305,3 +305,15 @@ def table_profile(url: str, schema: str | None, timeout_s: int, table: str):
     from checks.app.starter import profile_table
 
     return profile_table(_source(url, schema, timeout_s), table)[0]
+
+
+# -- incidents ----------------------------------------------------------------------------------
+@st.cache_data(ttl=TTL, show_spinner=False)
+def incidents(url: str, source: str) -> pd.DataFrame:
+    """The source's incidents, newest first, with hours to acknowledge and to resolve."""
+    return store(url).incidents.list(source)
+
+
+def incident_comments(url: str, incident: int) -> pd.DataFrame:
+    """An incident's comments, oldest first (not cached: people add them on the page)."""
+    return store(url).incidents.comments(incident)

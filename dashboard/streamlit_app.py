@@ -35,7 +35,8 @@ if person is None:
                   position="hidden").run()
     st.stop()
 
-operate = [st.Page(PAGES / "runs.py", title="Runs", icon=":material/history:")]
+operate = [st.Page(PAGES / "runs.py", title="Runs", icon=":material/history:"),
+           st.Page(PAGES / "incidents.py", title="Incidents", icon=":material/crisis_alert:", url_path="incidents")]
 if access.may(person, "configuration"):
     operate.append(st.Page(PAGES / "configuration.py", title="Configuration", icon=":material/settings:"))
 if access.may(person, "audit"):

@@ -9,6 +9,12 @@ Each rule (config `alerts.rules`) is measured from the history store:
   (enrichment opportunities count only for their own check's scope: they are no failures).
 - `run_failed`: the newest finished run of the source failed.
 - `heartbeat_stale`: no scheduler of the source has beaten for more than `threshold` minutes.
+- `anomaly`: the newest full run's score (or, with `metric: failed`, failing count) for `scope` is
+  outside the range learned from the runs before it (`checks.baselines`), with no threshold to set.
+
+A rule that starts firing opens an incident (`store.incidents`), routed to its owner by the
+config's `incidents.routes`; the alert names it (and links to it with `dashboard.public_url`), and
+a recovery is noted on it. People acknowledge and resolve it on the dashboard.
 
 `scope` is `overall`, a dimension (`completeness`), an entity (`contact`), `entity.dimension`,
 `entity.field` (scores only) or a check id (`completeness.required`).
@@ -31,7 +37,9 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy.exc import SQLAlchemyError
 
+from checks.app.incidents import incident_link, route_owner
 from checks.base import DIMENSIONS, is_enrichment
+from checks.baselines import expected_ranges
 from checks.config import ENTITY_NAMES, AlertChannel, AlertRule, Config
 from connectors.errors import CleanCRMError, ConfigError
 from connectors.history import HistoryStore, utcnow
@@ -63,6 +71,7 @@ class AlertEvent:
     message: Message
     delivered: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    incident: int | None = None  # the incident it opened, added to, or noted the recovery on
 
 
 def _check_ids(cfg: Config) -> list[str]:
@@ -89,18 +98,26 @@ def validate_rules(cfg: Config) -> None:
             if ch not in cfg.alerts.channels:
                 known = ", ".join(cfg.alerts.channels) or "none defined"
                 problems.append(f"{where}.channels: no channel {ch!r} under alerts.channels ({known})")
-        if rule.kind in ("score_below", "score_drop", "failed_count_above"):
+        if rule.kind in ("score_below", "score_drop", "failed_count_above", "anomaly"):
             scope = rule.scope
             head, _, tail = scope.partition(".")
             ok = scope == "overall" or scope in dims or scope in ENTITY_NAMES
             if not ok and head in ENTITY_NAMES and tail:
-                ok = rule.kind != "failed_count_above"  # entity.dimension / entity.field are scores
+                # entity.dimension / entity.field are scores
+                ok = rule.kind != "failed_count_above" and not (rule.kind == "anomaly" and rule.metric == "failed")
             if not ok:
                 checks = checks if checks is not None else _check_ids(cfg)
                 ok = scope in checks
             if not ok:
                 problems.append(f"{where}.scope: {scope!r} is not `overall`, a dimension ({', '.join(dims)}), "
                                 "an entity, entity.dimension, entity.field or a check id (`cleancrm checks` lists them)")
+    kinds = AlertRule.model_fields["kind"].annotation.__args__
+    for i, route in enumerate(cfg.incidents.routes):
+        where = f"incidents.routes[{i}]"
+        for key, value, allowed in (("entity", route.entity, ENTITY_NAMES), ("dimension", route.dimension, dims),
+                                    ("kind", route.kind, kinds)):
+            if value is not None and value not in allowed:
+                problems.append(f"{where}.{key}: {value!r} is not one of {', '.join(allowed)}")
     for name, ch in cfg.alerts.channels.items():
         if ch.type == "webhook" and not ch.url:
             problems.append(f"alerts.channels.{name}.url: required for a webhook channel")
@@ -167,6 +184,33 @@ def _completed(runs: pd.DataFrame) -> pd.DataFrame:
     return runs[runs.status == "completed"].head(LOOKBACK_RUNS) if len(runs) else runs
 
 
+def _anomaly(rule: AlertRule, store: HistoryStore, completed: pd.DataFrame) -> Evaluation:
+    """Whether the newest run's value of the scope (score or failing count) is outside its learned range.
+
+    The range is learned from the earlier full runs (`checks.baselines`: robust, by weekday where
+    that predicts better, drift included); a run limited by `only` measures other things.
+    """
+    full = completed[completed["only"].fillna("") == ""].iloc[::-1]  # oldest first
+    measured = [(row, score_of(store, int(row.id), rule.scope) if rule.metric == "score"
+                 else failed_count(store, int(row.id), rule.scope)) for row in full.itertuples()]
+    measured = [(row, float(v)) for row, v in measured if v is not None]
+    if not measured:
+        return Evaluation(None, detail=f"no completed run measured {rule.scope}")
+    judged = expected_ranges([v for _, v in measured], [row.as_of for row, _ in measured]).iloc[-1]
+    row, value = measured[-1]
+    if pd.isna(judged.expected):
+        return Evaluation(None, value, f"{len(measured)} runs measured {rule.scope}: too few to learn its range")
+    what = _scope_label(rule.scope) if rule.metric == "score" else f"Failing count of {rule.scope}"
+    expected = f"expected {judged.low:.4g}–{judged.high:.4g}"
+    # Only a move for the worse: a score below its range, a failing count above it (a clean-up is no incident).
+    worse = judged.deviation < 0 if rule.metric == "score" else judged.deviation > 0
+    if judged.anomaly and worse:
+        detail = f"{what} is {value:.4g} in run {row.id}: a {judged.kind} ({expected}, learned from past runs)"
+    else:
+        detail = f"{what} is {value:.4g} in run {row.id}, within its learned range ({expected})"
+    return Evaluation(bool(judged.anomaly and worse), round(value, 4), detail, int(row.id))
+
+
 def measure(rule: AlertRule, cfg: Config, store: HistoryStore, now: datetime | None = None) -> Evaluation:
     """Measure one rule against the history store (`now` is naive UTC)."""
     now = now or utcnow()
@@ -194,6 +238,8 @@ def measure(rule: AlertRule, cfg: Config, store: HistoryStore, now: datetime | N
         return Evaluation(False, float(run_id), f"run {run_id} ({last.trigger}) completed{score}", run_id)
 
     completed = _completed(runs)
+    if rule.kind == "anomaly":
+        return _anomaly(rule, store, completed)
     if rule.kind == "failed_count_above":
         for row in completed.itertuples():
             count = failed_count(store, int(row.id), rule.scope)
@@ -254,6 +300,24 @@ def message_for(cfg: Config, rule: AlertRule, ev: Evaluation, now: datetime) -> 
     return Message(subject, ev.detail[:2000], "firing" if firing else "recovered", fields)
 
 
+def track_incident(cfg: Config, store: HistoryStore, rule: AlertRule, ev: Evaluation, message: Message,
+                   now: datetime) -> int | None:
+    """Open (or add to) the rule's incident when it fires, note its recovery; the message names the incident."""
+    if ev.firing:
+        summary = f"{rule.name} ({rule.kind}): {ev.detail}".strip()
+        incident, _ = store.incidents.open_for(cfg.name, rule.name, rule.kind, rule.scope, summary, ev.run_id,
+                                               route_owner(cfg, rule), now)
+    else:
+        incident = store.incidents.note_recovery(cfg.name, rule.name, ev.detail or "the rule no longer fires", now)
+    if incident is not None:
+        message.fields["incident"] = f"#{incident}"
+        if (owner := store.incidents.get(incident).get("owner")):
+            message.fields["owner"] = str(owner)
+        if (link := incident_link(cfg, incident)):
+            message.fields["link"] = link
+    return incident
+
+
 def evaluate(cfg: Config, store: HistoryStore, *, now: datetime | None = None, kinds: Iterable[str] | None = None,
              send: Sender = notify_send) -> list[AlertEvent]:
     """Evaluate the rules (all, or those of `kinds`) and send alerts/recoveries for state changes.
@@ -285,6 +349,10 @@ def evaluate(cfg: Config, store: HistoryStore, *, now: datetime | None = None, k
         if not claimed:
             continue
         event = AlertEvent(rule.name, "firing" if ev.firing else "recovered", message_for(cfg, rule, ev, now))
+        try:
+            event.incident = track_incident(cfg, store, rule, ev, event.message, now)
+        except (CleanCRMError, SQLAlchemyError) as exc:  # the alert still goes out
+            log.warning("alert rule %r: cannot record its incident (%s)", rule.name, str(exc).splitlines()[0])
         for name in rule.channels:
             try:
                 send(cfg.alerts.channels[name], event.message)

@@ -326,7 +326,7 @@ class Runner:
         if result.status == "completed" or (result.status == "failed" and result.retry_in is None):
             try:
                 evaluate(self.cfg, self.store, kinds=("score_below", "score_drop", "failed_count_above",
-                                                      "run_failed"), send=self.send)
+                                                      "run_failed", "anomaly"), send=self.send)
             except Exception:  # alerts must never stop the scheduler
                 log.exception("alert evaluation failed")
         return result

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from connectors.history import schema
 from connectors.history.part import StorePart, dumps, utcnow
 
-ACTIONS = ("sign_in", "sign_in_failed", "sign_out", "export", "fix_package", "decision", "run", "annotation")
+ACTIONS = ("sign_in", "sign_in_failed", "sign_out", "export", "fix_package", "decision", "run", "annotation",
+           "incident")
 
 
 def cli_actor() -> str:

@@ -242,3 +242,32 @@ owners = Table(
     Column("team", String(200), doc="The user's team, where the config maps `user.team`."),
     Column("active", Integer, doc="1 active, 0 inactive, NULL unknown."),
 )
+
+incidents = Table(
+    "incidents", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source_name", String(200), nullable=False),
+    Column("rule", String(200), nullable=False, doc="The alert rule whose breach opened it."),
+    Column("kind", String(40), nullable=False),
+    Column("scope", String(200)),
+    Column("summary", Text),
+    Column("run_id", Integer, doc="The run that breached, where there is one."),
+    Column("owner", String(200), doc="Who it is routed to (config `incidents.routes`)."),
+    Column("status", String(20), nullable=False, doc="open, acknowledged or resolved."),
+    Column("opened_at", DateTime, nullable=False),
+    Column("acknowledged_at", DateTime),
+    Column("acknowledged_by", String(200)),
+    Column("resolved_at", DateTime),
+    Column("resolved_by", String(200)),
+    Column("resolution", Text, doc="Why it was resolved."),
+    Index("ix_incidents_source", "source_name", "status"),
+)
+
+incident_comments = Table(
+    "incident_comments", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("incident", Integer, ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False),
+    Column("at", DateTime, nullable=False),
+    Column("author", String(200), nullable=False),
+    Column("text", Text, nullable=False),
+)

@@ -40,6 +40,7 @@ from connectors.history.decisions import Decisions
 from connectors.history.findings import Findings
 from connectors.history.fix_packages import FixPackages
 from connectors.history.heartbeats import Heartbeats
+from connectors.history.incidents import Incidents
 from connectors.history.locks import Locks
 from connectors.history.owners import Owners
 from connectors.history.part import short_error
@@ -88,6 +89,7 @@ class HistoryStore:
         audit: The audit log (`Audit`).
         fix_packages: Fix packages and what later runs found of them (`FixPackages`).
         owners: The CRM users each run read: owner id, name, team (`Owners`).
+        incidents: Breaches as owned incidents, with statuses and comments (`Incidents`).
 
     Raises:
         HistoryError: The database cannot be opened or migrated.
@@ -122,6 +124,7 @@ class HistoryStore:
         self.audit = Audit(self.engine)
         self.fix_packages = FixPackages(self.engine)
         self.owners = Owners(self.engine)
+        self.incidents = Incidents(self.engine)
 
     @classmethod
     def existing(cls, url: str) -> HistoryStore | None:

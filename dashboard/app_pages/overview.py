@@ -93,7 +93,7 @@ for col, what in ((top[2], "dimension"), (top[3], "entity")):
 st.subheader("Trend")
 series = queries.score_series(url, source, "dimension")
 notes = queries.annotations(url, source)
-plot = logic.downsample(series.rename(columns={"dimension": "series", "score": "value"}))
+plot = logic.downsample(logic.with_expected_ranges(series.rename(columns={"dimension": "series", "score": "value"})))
 if plot.empty:
     st.info("The trend appears once runs have scores.")
 else:
@@ -102,7 +102,9 @@ else:
     st.caption(f"{logic.plural(len(completed), 'completed run')}"
                + (f"; dashed lines mark {logic.plural(len(notes), 'intervention')}" if len(notes) else
                   "; no intervention recorded yet (`cleancrm annotate` adds one)")
-               + f"; the dotted line is run #{run_id}, the one shown")
+               + f"; the dotted line is run #{run_id}, the one shown"
+               + (f"; red rings mark {logic.plural(int(plot.anomaly.sum()), 'point')} outside the range learned "
+                  "from the runs before them" if plot.anomaly.any() else ""))
 
 # -- per entity ---------------------------------------------------------------------------------
 st.subheader("By entity")

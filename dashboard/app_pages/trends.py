@@ -20,6 +20,19 @@ with c2:
 start = logic.period_start(period or "All", latest)
 notes = logic.in_period(queries.annotations(url, source), start, "date")
 
+shown_run = ctx.run_row()
+
+
+def draw(plot, key: str, **layout) -> None:
+    """A trend with each point's learned range (a band for one line), anomalies ringed, the shown run marked."""
+    judged = logic.downsample(logic.with_expected_ranges(plot, higher_is_better=layout.get("y_title") is None))
+    st.plotly_chart(charts.trend_chart(judged, notes, selected=shown_run.as_of, selected_label=f"run #{ctx.run_id}",
+                                       **layout), width="stretch", key=key)
+    if judged.anomaly.any():
+        st.caption(f"Red rings: {logic.plural(int(judged.anomaly.sum()), 'point')} outside the range learned from "
+                   "the runs before them (an `anomaly` alert rule fires on such a point).")
+
+
 if kind == "Check":
     catalog = queries.check_catalog(url, source)
     if catalog.empty:
@@ -34,10 +47,9 @@ if kind == "Check":
         st.info("This check has no result in the chosen period; pick a longer period.")
     else:
         plot = data.assign(series=f"{check} ({entity})", value=data.score)
-        st.plotly_chart(charts.trend_chart(logic.downsample(plot), notes), width="stretch", key="trend_chart")
+        draw(plot, "trend_chart")
         failing = data.assign(series="failing records", value=data.failed)
-        st.plotly_chart(charts.trend_chart(logic.downsample(failing), notes, y_title="Failing records", height=260),
-                        width="stretch", key="trend_failed")
+        draw(failing, "trend_failed", y_title="Failing records", height=260)
         last = data.iloc[-1]
         st.caption(f"Newest: score {logic.fmt_score(last.score)}, {logic.fmt_count(last.failed)} failing of "
                    f"{logic.fmt_count(last.applicable)} checked.")
@@ -56,7 +68,7 @@ elif kind == "Field":
         st.info("No score for these fields in the chosen period; pick a longer period.")
     else:
         plot = data.assign(series=data.name, value=data.score)
-        st.plotly_chart(charts.trend_chart(logic.downsample(plot), notes), width="stretch", key="trend_chart")
+        draw(plot, "trend_chart")
 else:
     series = queries.score_series(url, source, "dimension")
     names = ["overall", *[d for d in logic.DIMENSIONS if d in set(series.dimension)]]
@@ -66,7 +78,7 @@ else:
         st.info("Nothing to draw: pick a dimension, or a longer period.")
     else:
         plot = data.rename(columns={"dimension": "series", "score": "value"})
-        st.plotly_chart(charts.trend_chart(logic.downsample(plot), notes), width="stretch", key="trend_chart")
+        draw(plot, "trend_chart")
 
 # -- decay --------------------------------------------------------------------------------------
 st.subheader("Decay: how long since records were last updated")

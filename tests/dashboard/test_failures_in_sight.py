@@ -13,7 +13,7 @@ from connectors.errors import ConfigError
 from connectors.history import HistoryStore
 from tests.dashboard.test_dashboard_pages import app, texts
 
-PAGES = ["overview", "trends", "impact", "records", "duplicates", "worklists", "fix", "runs", "profile"]
+PAGES = ["overview", "trends", "impact", "records", "duplicates", "worklists", "fix", "runs", "incidents", "profile"]
 
 
 def _copy(demo_history, folder):

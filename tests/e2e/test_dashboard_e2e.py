@@ -13,12 +13,15 @@ from tests.e2e.browsing import click_grid_row, idle, pick
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 PAGES = {"overview": "", "trends": "trends", "impact": "impact", "records": "records", "duplicates": "duplicates",
-         "worklists": "worklists", "runs": "runs", "profile": "profile"}
+         "worklists": "worklists", "runs": "runs", "profile": "profile", "incidents": "incidents",
+         "configuration": "configuration", "audit": "audit"}
 # What shows that a page has finished drawing (charts are drawn after the script run ends).
 READY = {"overview": "[data-testid=stPlotlyChart] .main-svg", "trends": "[data-testid=stPlotlyChart] .main-svg",
          "impact": "[data-testid=stPlotlyChart] .main-svg", "records": "[data-testid=stDataFrame] canvas",
          "duplicates": "[data-testid=stDataFrame] canvas", "worklists": "[data-testid=stDataFrame] canvas",
-         "runs": "[data-testid=stDataFrame] canvas", "profile": "[data-testid=stDataFrame]"}
+         "runs": "[data-testid=stDataFrame] canvas", "profile": "[data-testid=stDataFrame]",
+         "incidents": "[data-testid=stAlertContainer]", "configuration": "[data-testid=stCode]",
+         "audit": "h1"}
 
 
 def open_page(page, server, name: str) -> None:
