@@ -59,6 +59,18 @@ def plural(count, one: str, many: str | None = None) -> str:
     return f"{n:,} {one if n == 1 else (many or one + 's')}"
 
 
+def headers(columns, **named) -> dict[str, str]:
+    """Column headers in one case, for a `st.dataframe`'s column_config.
+
+    `check_id` → `Check`, `what it wants` → `What it wants`; `named` gives a column another header.
+    """
+    out = {}
+    for column in columns:
+        text = str(column).removesuffix("_id").replace("_", " ").strip()
+        out[str(column)] = named.get(str(column), text[:1].upper() + text[1:])
+    return out
+
+
 def fmt_count(value) -> str:
     """`12,345`."""
     return "–" if _missing(value) else f"{int(value):,}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import access, config_view, context
+from dashboard import access, config_view, context, logic
 
 ctx = context.get()
 st.title("Configuration")
@@ -28,7 +28,7 @@ else:
         + [{"name": email, "role": role, "signs in with": "OIDC provider", "entities": "all", "owners": "all"}
            for email, role in ctx.cfg.dashboard.oidc_roles.items()],
         columns=["name", "role", "signs in with", "entities", "owners"])
-    st.dataframe(people, hide_index=True, width="stretch")
+    st.dataframe(people, hide_index=True, width="stretch", column_config=logic.headers(people.columns))
     st.caption(f"Sessions end after {ctx.cfg.dashboard.session_minutes} minutes. "
                "Stewards see the records of their entities and owners unmasked (empty = all).")
 

@@ -15,7 +15,7 @@ from checks.masking import mask_text
 from checks.profiling.columns import is_personal
 from connectors.history import FindingFilter
 from connectors.mapping import plain_columns
-from dashboard import access, charts, context, queries
+from dashboard import access, charts, context, logic, queries
 
 ctx = context.get()
 st.title("Profile")
@@ -80,8 +80,8 @@ else:
         st.caption(f"No column added, removed or retyped and no jump in rows in run #{ctx.run_id} "
                    f"against the run before it ({len(shapes.metrics.iloc[-1].get('columns', {}))} columns).")
     else:
-        st.dataframe(changes.rename(columns={"column_name": "column", "reason": "change", "suggestion": "what to do"}),
-                     hide_index=True, width="stretch")
+        shown = changes.rename(columns={"column_name": "column", "reason": "change", "suggestion": "what to do"})
+        st.dataframe(shown, hide_index=True, width="stretch", column_config=logic.headers(shown.columns))
 
 st.subheader("Rules")
 if not ent.rules:
@@ -99,7 +99,7 @@ else:
         "score": scores.score.get(f"rule.{r.id}") if "score" in scores else None,
         "failing": scores.failed.get(f"rule.{r.id}") if "failed" in scores else None,
         "enabled": r.enabled} for r in ent.rules])
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.dataframe(table, hide_index=True, width="stretch", column_config=logic.headers(table.columns))
     if any(r.suggested for r in ent.rules):
         st.caption("Suggested rules run like the others. To keep one, remove its `suggested: true` in the config; "
                    "to drop one, delete it (or set `enabled: false`).")

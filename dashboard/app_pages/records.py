@@ -124,7 +124,7 @@ with left:
     allf = privacy.findings(person, queries.record_findings(url, run_id, entity_sel, key), entity_sel, rec.owner)
     st.dataframe(allf[["dimension", "check_id", "field", "value", "reason", "suggestion", "severity"]],
                  hide_index=True, width="stretch",
-                 column_config={"check_id": "Check", "value": "Value seen", "suggestion": "Suggested fix"})
+                 column_config=logic.headers(allf.columns, value="Value seen", suggestion="Suggested fix"))
 with right:
     st.markdown("**Current values in the CRM** (read-only)")
     if entity_sel not in ctx.cfg.entities:
@@ -144,4 +144,5 @@ with right:
                 table["flagged"] = table.field.str.split(":").str[0].isin(flagged).map({True: "⚠️", False: ""})
                 table = privacy.record_values(person, entity_sel, rec.owner, table)
                 st.dataframe(table, hide_index=True, width="stretch",
-                             column_config={"flagged": st.column_config.TextColumn("", width="small")})
+                             column_config={**logic.headers(table.columns),
+                                            "flagged": st.column_config.TextColumn("", width="small")})

@@ -73,7 +73,8 @@ shown = history.assign(
     as_of=history.as_of.map(logic.fmt_when), error=history.error.fillna(""), only=history.only.fillna(""))
 st.dataframe(shown[["id", "status", "started", "duration", "trigger", "score", "as_of", "only", "error"]],
              hide_index=True, width="stretch",
-             column_config={"id": st.column_config.NumberColumn("Run", format="%d"), "as_of": "Measured as of",
+             column_config={**logic.headers(shown.columns), "id": st.column_config.NumberColumn("Run", format="%d"),
+                            "as_of": "Measured as of",
                             "only": "Limited to", "error": st.column_config.TextColumn("Error", width="large")})
 failed = history[history.status == "failed"]
 if len(failed):

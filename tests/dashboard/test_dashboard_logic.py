@@ -238,3 +238,8 @@ def test_owner_summary_counts_records_once():
     assert summary.loc["ann", "findings"] == 3 and summary.loc["ann", "records"] == 2
     assert summary.loc["ann", "worst_record_score"] == 50.0
     assert summary.loc["(no owner)", "records"] == 1
+
+
+def test_headers_are_in_one_case():
+    assert logic.headers(["check_id", "what it wants", "as_of"], as_of="Measured as of") == {
+        "check_id": "Check", "what it wants": "What it wants", "as_of": "Measured as of"}
