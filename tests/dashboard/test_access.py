@@ -21,7 +21,7 @@ OPEN_STEWARD = Person("sue", "steward")
 
 def test_what_each_role_may_do():
     assert [a for a in access.ACTIONS if access.may(VIEWER, a)] == []
-    assert [a for a in access.ACTIONS if access.may(STEWARD, a)] == ["export", "decide"]
+    assert [a for a in access.ACTIONS if access.may(STEWARD, a)] == ["export", "decide", "incident"]
     assert [a for a in access.ACTIONS if access.may(ADMIN, a)] == list(access.ACTIONS)
     assert not access.may(None, "export")
     assert not access.may(Person("x", "superuser"), "export")  # an unknown role may nothing
