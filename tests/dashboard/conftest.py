@@ -46,3 +46,26 @@ def _fresh_caches():
 
     st.cache_data.clear()
     yield
+
+
+@dataclass
+class RealRun:
+    folder: Path
+    cfg: Config
+    store: HistoryStore
+    run: int
+
+
+@pytest.fixture(scope="session")
+def demo_real_run(demo_history, tmp_path_factory) -> RealRun:
+    """A copy of the demo whose newest run is a real one: it counted the records and read the CRM's users.
+
+    The synthetic history has neither; tests that read it (and do not write) share this one run.
+    """
+    from checks.engine import run_checks
+
+    folder = tmp_path_factory.mktemp("demo-real-run")
+    for name in ("crm.db", "cleancrm-history.db", "cleancrm.yml"):
+        shutil.copy(demo_history.pristine / name, folder / name)
+    cfg = load_config(folder / "cleancrm.yml")
+    return RealRun(folder, cfg, HistoryStore(cfg.history_url()), run_checks(cfg).run_id)

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from checks.base import is_enrichment
-from checks.config import load_config
-from checks.engine import run_checks
-from connectors.history import HistoryStore
 from dashboard import launch, logic
 from tests.dashboard.test_dashboard_pages import app, texts
 
@@ -28,13 +23,9 @@ def _records_page(monkeypatch, config, params: dict[str, str]) -> AppTest:
 
 
 @pytest.fixture(scope="module")
-def real(demo_history, tmp_path_factory):
-    """A copy of the demo whose newest run is a real one (the synthetic history counts no records)."""
-    folder = tmp_path_factory.mktemp("headlines")
-    for name in ("crm.db", "cleancrm-history.db", "cleancrm.yml"):
-        shutil.copy(demo_history.pristine / name, folder / name)
-    cfg = load_config(folder / "cleancrm.yml")
-    return folder / "cleancrm.yml", HistoryStore(cfg.history_url()), run_checks(cfg).run_id
+def real(demo_real_run):
+    """The demo's real run (the synthetic history counts no records)."""
+    return demo_real_run.folder / "cleancrm.yml", demo_real_run.store, demo_real_run.run
 
 
 def test_clean_records_share_counts_records_not_field_values(monkeypatch, real):

@@ -3,32 +3,24 @@
 from __future__ import annotations
 
 import re
-import shutil
 import sqlite3
 
 import pytest
 
 from checks.app.export import build_worklist, owner_summary
-from checks.config import load_config
-from checks.engine import run_checks
-from connectors.history import HistoryStore
 from tests.dashboard.secured import secured_copy
 from tests.dashboard.test_dashboard_pages import app
 from tests.dashboard.test_dashboard_roles import signed_in
 
 
 @pytest.fixture(scope="module")
-def real(demo_history, tmp_path_factory):
-    """A copy of the demo whose newest run is real: it read the CRM's users."""
-    folder = tmp_path_factory.mktemp("people")
-    for name in ("crm.db", "cleancrm-history.db", "cleancrm.yml"):
-        shutil.copy(demo_history.pristine / name, folder / name)
-    cfg = load_config(folder / "cleancrm.yml")
-    store = HistoryStore(cfg.history_url())
-    with sqlite3.connect(folder / "crm.db") as con:
+def real(demo_real_run):
+    """The demo's real run, with the CRM's users as the run read them."""
+    with sqlite3.connect(demo_real_run.folder / "crm.db") as con:
         users = {str(i): (f"{f} {la}", t) for i, f, la, t in con.execute(
             "SELECT id, first_name, last_name, team FROM users")}
-    return {"folder": folder, "cfg": cfg, "store": store, "run": run_checks(cfg).run_id, "users": users}
+    return {"folder": demo_real_run.folder, "cfg": demo_real_run.cfg, "store": demo_real_run.store,
+            "run": demo_real_run.run, "users": users}
 
 
 def test_a_run_keeps_each_owners_name_and_team(real):
