@@ -270,10 +270,24 @@ def enrichment_table(opportunities: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["entity", "field", "records"], ascending=[True, True, False])[cols].reset_index(drop=True)
 
 
-def worst_fields(scores: pd.DataFrame, run_id: int, n: int = 10) -> pd.DataFrame:
-    """Fields with the lowest score in a run."""
+def worst_fields(scores: pd.DataFrame, run_id: int, n: int = 10, results: pd.DataFrame | None = None,
+                 scoring=None, by: str = "score") -> pd.DataFrame:
+    """Fields of a run, worst first: by lowest score, or by impact on the overall score.
+
+    A field's impact is the points of the overall score its checks cost (`check_impact`, each check
+    counted for every field it reads); it needs the run's check `results`.
+    """
+    from checks.config import ScoringConfig
+
     f = scores[(scores.run_id == run_id) & (scores.scope == "field") & scores.score.notna()]
-    return f.sort_values("score").head(n)[["entity", "field", "score"]].reset_index(drop=True)
+    f = f[["entity", "field", "score"]].assign(impact=0.0)
+    if results is not None and len(results):
+        lost = results.assign(impact=check_impact(results, scoring or ScoringConfig()),
+                              field=results.fields.fillna("").str.split(",")).explode("field")
+        per_field = lost[lost.field != ""].groupby(["entity", "field"]).impact.sum()
+        f = f.assign(impact=[float(per_field.get((e, fld), 0.0)) for e, fld in zip(f.entity, f.field, strict=True)])
+    order = (["impact", "score"], [False, True]) if by == "impact" else (["score", "impact"], [True, False])
+    return f.sort_values(order[0], ascending=order[1], kind="stable").head(n).reset_index(drop=True)
 
 
 def period_start(period: str, latest: datetime | pd.Timestamp | None) -> pd.Timestamp | None:

@@ -164,14 +164,20 @@ with st.container():
 left, right = st.columns([2, 3])
 with left:
     st.subheader("Worst fields")
-    fields = logic.worst_fields(scores, run_id)
+    fields_by = st.segmented_control("Rank fields by", ["score", "impact"], default="score", key="ov_fields_by",
+                                     format_func={"score": "Lowest score", "impact": "Most points lost"}.get) or "score"
+    fields = logic.worst_fields(scores, run_id, results=queries.check_results(url, (run_id,)),
+                                scoring=ctx.cfg.scoring, by=fields_by)
     if fields.empty:
         st.info("No field scores in this run.")
     else:
-        picked = st.dataframe(fields.assign(score=fields.score.map(logic.fmt_score)), hide_index=True,
-                              width="stretch", key="ov_fields", on_select="rerun",
+        picked = st.dataframe(fields.assign(score=fields.score.map(logic.fmt_score),
+                                            impact=fields.impact.map(lambda v: logic.fmt_delta(-v))),
+                              hide_index=True, width="stretch", key="ov_fields", on_select="rerun",
                               selection_mode=["single-cell", "single-row"],
-                              column_config={"entity": "Entity", "field": "Field", "score": "Score"})
+                              column_config={"entity": "Entity", "field": "Field", "score": "Score",
+                                             "impact": st.column_config.TextColumn(
+                                                 "Overall impact", help="Points of the overall score its checks cost")})
         cell = links.picked_cell(picked)
         if cell is not None:
             links.open_records(run_id, entity=fields.entity.iat[cell[0]], field=fields.field.iat[cell[0]])

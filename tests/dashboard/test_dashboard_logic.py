@@ -243,3 +243,16 @@ def test_owner_summary_counts_records_once():
 def test_headers_are_in_one_case():
     assert logic.headers(["check_id", "what it wants", "as_of"], as_of="Measured as of") == {
         "check_id": "Check", "what it wants": "What it wants", "as_of": "Measured as of"}
+
+
+def test_worst_fields_by_impact():
+    scores = _scores([(1, "field", "contact", None, "email", 99.0), (1, "field", "account", None, "website", 50.0)])
+    results = pd.DataFrame({
+        "check_id": ["a", "b"], "entity": ["contact", "account"], "dimension": ["accuracy", "accuracy"],
+        "fields": ["email", "website"], "severity": ["critical", "low"], "failed": [5_000, 1],
+        "applicable": [500_000, 2], "score": [99.0, 50.0], "weight": [20.0, 1.0]})
+    assert list(logic.worst_fields(scores, 1).field) == ["website", "email"]
+    by_impact = logic.worst_fields(scores, 1, results=results, by="impact")
+    # email's check weighs 100 (20 × critical 5) against website's 1: 1 point of 100 lost outweighs 50 of 1.
+    assert list(by_impact.field) == ["email", "website"]
+    assert by_impact.impact.sum() == pytest.approx(100 - (99.0 * 100 + 50.0 * 1) / 101)
