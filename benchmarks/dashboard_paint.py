@@ -9,9 +9,10 @@ year of daily runs over a 100k-contact CRM (the one ``benchmarks/dashboard_rende
 each, the dashboard is started (``cleancrm dashboard``) and warmed once per page; then every page
 is opened ``--repeat`` times, each in a new browser context (a fresh tab: no cache, no session),
 alternating pages. First meaningful paint is the time from navigation until the page's title (h1)
-and what the page is for are drawn (the headline metrics, the chart, the table of records); "done" is when the
-script run is over and the charts are drawn. The server's resident memory (its process and
-children) is read after the last page. Prints the medians per page and the largest, against the
+and what the page is for are drawn (the headline metrics, the chart, the table of records); "done"
+is when the script run is over and the charts are drawn. The server's memory (PSS of its process
+and children, as `benchmarks/scan.py` reads it) is read after the last page. Prints the medians per
+page and the largest, against the
 targets (paint ≤ 1.5 s, server ≤ 400 MB); then times a 50k-row worklist as XLSX (target ≤ 2 s).
 Streamlit 1.67, Debian's chromium; the machine is shared, so read the medians.
 """
@@ -30,6 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.scan import tree_pss_mb  # noqa: E402 - after the checkout is importable
 
 # What a person came to the page for: its first meaningful element (the headline numbers, the chart,
 # the table of records, the choices of a package).
@@ -78,23 +81,6 @@ def start(config: Path) -> tuple[subprocess.Popen, str]:
     raise SystemExit(f"the dashboard on {config} did not start")
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children, MB (from /proc)."""
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-            for task in Path(f"/proc/{p}/task").iterdir():
-                children = (task / "children").read_text().split()
-                todo += [int(c) for c in children]
-        except OSError:
-            continue
-    return total / 1024
-
-
 def open_once(browser, base: str, path: str) -> tuple[float, float]:
     """(first meaningful paint, done) in seconds for one page in a fresh context."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -129,7 +115,7 @@ def measure(name: str, config: Path, repeat: int) -> dict:
                 for path in PAGES:
                     times[path].append(open_once(browser, base, path))
             browser.close()
-        memory = rss_mb(proc.pid)
+        memory = tree_pss_mb(proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=20)

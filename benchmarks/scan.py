@@ -80,7 +80,7 @@ def ensure_server_copy(folder: Path, url: str) -> None:
     print(f"copied into the server in {time.perf_counter() - start:.1f} s", file=sys.stderr)
 
 
-def _tree_pss_mb(pid: int) -> float:
+def tree_pss_mb(pid: int) -> float:
     """PSS of a process and all its descendants, in MB (Linux /proc)."""
     total, todo = 0, [pid]
     while todo:
@@ -109,7 +109,7 @@ class TreeMemory:
 
     def _run(self, pid: int, interval: float) -> None:
         while not self._stop.wait(interval):
-            self.peak_mb = max(self.peak_mb, _tree_pss_mb(pid))
+            self.peak_mb = max(self.peak_mb, tree_pss_mb(pid))
 
     def __enter__(self):
         self._thread.start()

@@ -60,6 +60,23 @@ def score_table(results: pd.DataFrame, scoring: ScoringConfig) -> tuple[pd.DataF
     return pd.DataFrame(rows), overall
 
 
+def points_lost(results: pd.DataFrame, scoring: ScoringConfig) -> pd.Series:
+    """Points of the overall score each check result costs; they add up to 100 − the overall score.
+
+    A check's share of its dimension is its effective weight (weight × severity multiplier) over
+    the dimension's scored checks; the dimension's share of the overall score is its weight over
+    the scored dimensions' (the weighted means of `score_table`).
+    """
+    w = effective_weights(results, scoring).where(results.score.notna() & (results.weight > 0), 0.0)
+    per_dim = w.groupby(results.dimension).transform("sum")
+    scored_dims = sorted(set(results.dimension[w > 0]))
+    dim_weight = {d: scoring.dimension_weights.get(d, 1.0) for d in scored_dims}
+    total = sum(dim_weight.values())
+    share = results.dimension.map(lambda d: dim_weight.get(d, 0.0) / total if total else 0.0)
+    lost = (100.0 - results.score).fillna(0.0)
+    return (share * (w / per_dim.where(per_dim > 0)) * lost).fillna(0.0)
+
+
 def record_scores(findings: pd.DataFrame, results: pd.DataFrame, scoring: ScoringConfig,
                   owners: dict[str, pd.Series]) -> pd.DataFrame:
     """Score of every record with at least one finding."""

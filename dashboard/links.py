@@ -95,3 +95,16 @@ def picked_cell(event) -> tuple[int, str | None] | None:
     if selection.rows:
         return int(selection.rows[0]), None
     return None
+
+
+def records_table(frame, key: str, run_id: int | None, filters, **table) -> None:
+    """A `st.dataframe` whose click (a cell or a row) opens Records with `filters(row, column)`.
+
+    `filters` gets the clicked row of `frame` (a Series) and the clicked column (None for a row)
+    and returns the Records filters to set.
+    """
+    event = st.dataframe(frame, key=key, on_select="rerun", selection_mode=["single-cell", "single-row"],
+                         hide_index=True, width="stretch", **table)
+    cell = picked_cell(event)
+    if cell is not None:
+        open_records(run_id, **filters(frame.iloc[cell[0]], cell[1]))

@@ -23,6 +23,7 @@ from checks.base import (
     ENRICHMENT_PREFIX,
     is_enrichment,
 )
+from checks.scoring import points_lost as check_impact  # the weighting rules live with the scores
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 PERIODS = {"30 days": 30, "90 days": 90, "1 year": 365, "All": None}
@@ -110,12 +111,10 @@ def run_label(run_id: int, as_of) -> str:
 
 # -- runs and deltas ----------------------------------------------------------------------------
 def newest_failure(runs: pd.DataFrame) -> pd.Series | None:
-    """The newest run when it failed and no run completed after it: what every page must show."""
-    if runs.empty:
+    """The newest run (`runs` is newest first) when it failed: what every page must show."""
+    if runs.empty or runs.status.iat[0] != "failed":
         return None
-    ordered = runs.sort_values("id")
-    newest = ordered.iloc[-1]
-    return newest if newest.status == "failed" else None
+    return runs.iloc[0]
 
 
 def previous_run(completed: pd.DataFrame, run_id: int) -> int | None:
@@ -182,25 +181,6 @@ def entity_table(scores: pd.DataFrame, run_id: int, prev_id: int | None, month_i
     return pd.DataFrame(rows, columns=["entity", "score", "vs_previous", "vs_30_days", *DIMENSIONS])
 
 
-def check_impact(results: pd.DataFrame, scoring) -> pd.Series:
-    """Points of the overall score each check result costs; they add up to 100 − the overall score.
-
-    A check's share of its dimension is its effective weight (weight × severity multiplier) over
-    the dimension's scored checks; the dimension's share of the overall score is its weight over
-    the scored dimensions' (the same weighted means as `checks.scoring.score_table`).
-    """
-    from checks.scoring import effective_weights
-
-    w = effective_weights(results, scoring).where(results.score.notna() & (results.weight > 0), 0.0)
-    per_dim = w.groupby(results.dimension).transform("sum")
-    scored_dims = sorted(set(results.dimension[w > 0]))
-    dim_weight = {d: scoring.dimension_weights.get(d, 1.0) for d in scored_dims}
-    total = sum(dim_weight.values())
-    share = results.dimension.map(lambda d: dim_weight.get(d, 0.0) / total if total else 0.0)
-    lost = (100.0 - results.score).fillna(0.0)
-    return (share * (w / per_dim.where(per_dim > 0)) * lost).fillna(0.0)
-
-
 WORST_BY = {"score": "Lowest score", "impact": "Most points lost overall", "failed": "Most failing"}
 
 
@@ -208,7 +188,8 @@ def worst_checks(results: pd.DataFrame, n: int = 10, by: str = "score", scoring=
     """Failing checks, worst first: by score, by impact on the overall score, or by failing count.
 
     Impact is the points of the overall score a check costs, which weighs its severity and its
-    share of its dimension (`check_impact`). Enrichment opportunities are no failures and are left out; ties go to the higher severity.
+    share of its dimension (`checks.scoring.points_lost`). Enrichment opportunities are no
+    failures and are left out; ties go to the higher severity.
     """
     from checks.config import ScoringConfig
 
@@ -274,7 +255,7 @@ def worst_fields(scores: pd.DataFrame, run_id: int, n: int = 10, results: pd.Dat
                  scoring=None, by: str = "score") -> pd.DataFrame:
     """Fields of a run, worst first: by lowest score, or by impact on the overall score.
 
-    A field's impact is the points of the overall score its checks cost (`check_impact`, each check
+    A field's impact is the points of the overall score its checks cost (`points_lost`, each check
     counted for every field it reads); it needs the run's check `results`.
     """
     from checks.config import ScoringConfig

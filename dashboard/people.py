@@ -25,6 +25,12 @@ def label(owner, names: dict[str, str]) -> str:
     return names.get(str(owner), str(owner))
 
 
+def ordered(owners: list[str]) -> list[str]:
+    """Owner ids for a picker: NO_OWNER first, then as numbers where they all are (2 before 10)."""
+    named = pd.Series([o for o in owners if o != NO_OWNER], dtype=object)
+    return [NO_OWNER] * (NO_OWNER in owners) + named.sort_values(key=sort_key, kind="stable").tolist()
+
+
 def teams(directory: pd.DataFrame) -> list[str]:
     """The teams of the CRM users, sorted."""
     return sorted(directory.team.dropna().unique()) if len(directory) else []

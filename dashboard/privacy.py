@@ -42,14 +42,17 @@ def findings(person: Person | None, frame: pd.DataFrame, entity: str | None = No
     hidden = _hidden_rows(person, frame, entity, owner)
     if not any(hidden):
         return frame
-    out, plain = frame.copy(), mask_findings(frame)
-    for column in values:
-        if column not in out:
-            continue
-        # `value` and `suggestion` as findings mask them; another column (a value before) as a value.
-        masked = plain[column] if column in ("value", "suggestion") else mask_findings(
-            frame.assign(value=frame[column]).drop(columns="suggestion", errors="ignore"))["value"]
-        out[column] = [m if h else v for h, m, v in zip(hidden, masked, out[column], strict=True)]
+    if "field" not in frame:  # masks go by field: without one there is nothing to mask by
+        return frame
+    out = frame.copy()
+    own = [c for c in ("value", "suggestion") if c in values and c in frame]
+    # A suggestion is masked when it repeats the value, so the value goes in with it.
+    read = ["field", *[c for c in ("value", "suggestion") if c in frame]]
+    masked = {c: m for c, m in mask_findings(frame[read]).items() if c in own} if own else {}
+    for column in (c for c in values if c in frame and c not in own):  # another column (a value before): a value
+        masked[column] = mask_findings(frame[["field"]].assign(value=frame[column]))["value"]
+    for column, mask_of in masked.items():
+        out[column] = [m if h else v for h, m, v in zip(hidden, mask_of, out[column], strict=True)]
     return out
 
 

@@ -72,8 +72,8 @@ def _filtered(flt: FindingFilter) -> _Where:
                           ("f.severity", flt.severity), ("f.field", flt.field)):
         if value:
             where.add(f"{column} = ?", value)
-    if flt.owner:
-        where.owners(_many(flt.owner))
+    if flt.owner is not None:  # an empty tuple is a set of owners too: it matches no finding
+        where.owners([flt.owner] if isinstance(flt.owner, str) else list(flt.owner))
     if flt.search:
         like = f"%{flt.search.strip().lower()}%"
         where.add("(lower(f.record_key) LIKE ? OR lower(f.value) LIKE ? OR lower(f.reason) LIKE ? "
@@ -178,26 +178,27 @@ class Findings(StorePart):
                            "ORDER BY check_id, entity, record_key", [], ("findings",))
 
     # A (check, entity, record) failing in A and not in B is fixed; in both, still failing; in B only, new.
-    # One statement defines it, for the counts and for the records behind them.
-    _COMPARED = (
-        "WITH ka AS (SELECT check_id, entity, record_key, min(owner) AS owner, min(field) AS field, "
-        "min(value) AS value, min(reason) AS reason FROM a GROUP BY ALL), "
-        "kb AS (SELECT check_id, entity, record_key, min(owner) AS owner, min(field) AS field, "
-        "min(value) AS value, min(reason) AS reason FROM b GROUP BY ALL), "
-        "compared AS (SELECT coalesce(ka.check_id, kb.check_id) AS check_id, coalesce(ka.entity, kb.entity) AS entity, "
-        "coalesce(ka.record_key, kb.record_key) AS record_key, "
-        "CASE WHEN kb.record_key IS NULL THEN 'fixed' WHEN ka.record_key IS NULL THEN 'newly_failing' "
-        "ELSE 'still_failing' END AS status, coalesce(kb.owner, ka.owner) AS owner, "
-        "coalesce(kb.field, ka.field) AS field, ka.value AS value_before, kb.value AS value_after, "
-        "coalesce(kb.reason, ka.reason) AS reason "
-        "FROM ka FULL OUTER JOIN kb USING (check_id, entity, record_key)) ")
+    # One statement defines it, for the counts and for the records behind them; the counts read the keys only.
     STATUSES = ("fixed", "still_failing", "newly_failing")
+    _VALUES = ("owner", "field", "value", "reason")
 
-    def _compared(self, run_a: int, run_b: int, sql: str, params: list | None = None) -> pd.DataFrame:
+    def _compared(self, run_a: int, run_b: int, sql: str, params: list | None = None, values: bool = False):
+        keys = "check_id, entity, record_key"
+        side = (f"SELECT {keys}, {', '.join(f'min({c}) AS {c}' for c in self._VALUES)} FROM {{run}} GROUP BY ALL"
+                if values else f"SELECT DISTINCT {keys} FROM {{run}}")
+        more = ("coalesce(kb.owner, ka.owner) AS owner, coalesce(kb.field, ka.field) AS field, "
+                "ka.value AS value_before, kb.value AS value_after, coalesce(kb.reason, ka.reason) AS reason, "
+                if values else "")
         con = duckdb.connect()
         con.register("a", segments.read(self.engine, run_a, segments.FINDINGS))
         con.register("b", segments.read(self.engine, run_b, segments.FINDINGS))
-        return con.execute(self._COMPARED + sql, params or []).df()
+        return con.execute(
+            f"WITH ka AS ({side.format(run='a')}), kb AS ({side.format(run='b')}), "
+            "compared AS (SELECT coalesce(ka.check_id, kb.check_id) AS check_id, "
+            "coalesce(ka.entity, kb.entity) AS entity, coalesce(ka.record_key, kb.record_key) AS record_key, "
+            f"{more}CASE WHEN kb.record_key IS NULL THEN 'fixed' WHEN ka.record_key IS NULL THEN 'newly_failing' "
+            "ELSE 'still_failing' END AS status FROM ka FULL OUTER JOIN kb USING (check_id, entity, record_key)) "
+            + sql, params or []).df()
 
     def compare(self, run_a: int, run_b: int) -> pd.DataFrame:
         """Per check and entity: records fixed, still failing and newly failing from A to B."""
@@ -223,7 +224,7 @@ class Findings(StorePart):
                 params.append(value)
         return self._compared(run_a, run_b, "SELECT check_id, entity, record_key, status, owner, field, value_before, "
                               f"value_after, reason FROM compared WHERE {' AND '.join(where)} "
-                              "ORDER BY check_id, entity, record_key", params)
+                              "ORDER BY check_id, entity, record_key", params, values=True)
 
     def _query(self, run_id: int, sql: str, params: list, tables=("findings", "checks")) -> pd.DataFrame:
         """Run `sql` over the run's `tables`: `findings`, `records` (record scores), `checks` (its check results).

@@ -119,19 +119,14 @@ else:
         affected=[f"{logic.fmt_count(a)} of {logic.fmt_count(c)}" for a, c in zip(ent.affected, ent.checked, strict=True)],
         **{d: ent[d].map(logic.fmt_score) for d in logic.DIMENSIONS})
     order = ["entity", "score", "clean", "vs_previous", "vs_30_days", "affected", *logic.DIMENSIONS]
-    picked = st.dataframe(
-        shown[order], hide_index=True, width="stretch", key="ov_entities", on_select="rerun",
-        selection_mode=["single-cell", "single-row"],
+    links.records_table(
+        shown[order], "ov_entities", run_id,
+        lambda r, column: {"entity": r.entity, "dimension": column if column in logic.DIMENSIONS else None},
         column_config={"entity": "Entity", "score": "Score", "clean": "Clean records",
                        "vs_previous": f"Δ {since}", "vs_30_days": f"Δ {other_name}",
                        "affected": st.column_config.TextColumn("Records affected",
                                                                help="Records with at least one finding"),
                        **{d: d.capitalize() for d in logic.DIMENSIONS}})
-    cell = links.picked_cell(picked)
-    if cell is not None:
-        at, column = cell
-        links.open_records(run_id, entity=ent.entity.iat[at],
-                           dimension=column if column in logic.DIMENSIONS else None)
     st.caption("Click any cell to open its records: a dimension's cell opens that dimension's findings of the "
                "entity.")
 total_bad, total = int(affected.affected.sum()), int(affected.checked.sum())
@@ -139,48 +134,41 @@ st.markdown(f"**{logic.fmt_count(total_bad)}** of {logic.plural(total, 'record')
             f"({logic.fmt_percent(total_bad / total if total else None)}) have at least one finding.")
 
 # -- worst --------------------------------------------------------------------------------------
-with st.container():
-    st.subheader("Worst checks")
-    by = st.segmented_control("Rank by", list(logic.WORST_BY), default="score", format_func=logic.WORST_BY.get,
-                              key="ov_worst_by") or "score"
-    worst = logic.worst_checks(queries.check_results(url, (run_id,)), by=by, scoring=ctx.cfg.scoring)
-    if worst.empty:
-        st.success("No check fails in this run.")
-    else:
-        picked = st.dataframe(
-            worst.assign(score=worst.score.map(logic.fmt_score), failed=worst.failed.map(logic.fmt_count),
-                         applicable=worst.applicable.map(logic.fmt_count),
-                         impact=worst.impact.map(lambda v: logic.fmt_delta(-v))),
-            hide_index=True, width="stretch", key="ov_worst", on_select="rerun",
-            selection_mode=["single-cell", "single-row"],
-            column_config={"check_id": "Check", "entity": "Entity", "dimension": "Dimension",
-                           "severity": "Severity", "failed": "Failing", "applicable": "Checked", "score": "Score",
-                           "impact": st.column_config.TextColumn(
-                               "Overall impact", help="Points of the overall score this check costs")})
-        cell = links.picked_cell(picked)
-        if cell is not None:
-            links.open_records(run_id, check=worst.check_id.iat[cell[0]], entity=worst.entity.iat[cell[0]])
-        st.caption("Click a row to open its failing records.")
+results = queries.check_results(url, (run_id,))
+
+
+def points_lost(frame):
+    """The frame with its points lost shown as a change of the overall score (`-0.42 pts`)."""
+    return frame.assign(score=frame.score.map(logic.fmt_score), impact=frame.impact.map(lambda v: logic.fmt_delta(-v)))
+
+
+IMPACT = st.column_config.TextColumn("Overall impact", help="Points of the overall score it costs")
+st.subheader("Worst checks")
+by = st.segmented_control("Rank by", list(logic.WORST_BY), default="score", format_func=logic.WORST_BY.get,
+                          key="ov_worst_by") or "score"
+worst = logic.worst_checks(results, by=by, scoring=ctx.cfg.scoring)
+if worst.empty:
+    st.success("No check fails in this run.")
+else:
+    links.records_table(
+        points_lost(worst).assign(failed=worst.failed.map(logic.fmt_count),
+                                  applicable=worst.applicable.map(logic.fmt_count)),
+        "ov_worst", run_id, lambda r, _: {"check": r.check_id, "entity": r.entity},
+        column_config={"check_id": "Check", "entity": "Entity", "dimension": "Dimension", "severity": "Severity",
+                       "failed": "Failing", "applicable": "Checked", "score": "Score", "impact": IMPACT})
+    st.caption("Click a row to open its failing records.")
 left, right = st.columns([2, 3])
 with left:
     st.subheader("Worst fields")
     fields_by = st.segmented_control("Rank fields by", ["score", "impact"], default="score", key="ov_fields_by",
                                      format_func={"score": "Lowest score", "impact": "Most points lost"}.get) or "score"
-    fields = logic.worst_fields(scores, run_id, results=queries.check_results(url, (run_id,)),
-                                scoring=ctx.cfg.scoring, by=fields_by)
+    fields = logic.worst_fields(scores, run_id, results=results, scoring=ctx.cfg.scoring, by=fields_by)
     if fields.empty:
         st.info("No field scores in this run.")
     else:
-        picked = st.dataframe(fields.assign(score=fields.score.map(logic.fmt_score),
-                                            impact=fields.impact.map(lambda v: logic.fmt_delta(-v))),
-                              hide_index=True, width="stretch", key="ov_fields", on_select="rerun",
-                              selection_mode=["single-cell", "single-row"],
-                              column_config={"entity": "Entity", "field": "Field", "score": "Score",
-                                             "impact": st.column_config.TextColumn(
-                                                 "Overall impact", help="Points of the overall score its checks cost")})
-        cell = links.picked_cell(picked)
-        if cell is not None:
-            links.open_records(run_id, entity=fields.entity.iat[cell[0]], field=fields.field.iat[cell[0]])
+        links.records_table(points_lost(fields), "ov_fields", run_id,
+                            lambda r, _: {"entity": r.entity, "field": r.field},
+                            column_config={"entity": "Entity", "field": "Field", "score": "Score", "impact": IMPACT})
         st.caption("Click a row to open the field's findings.")
 
 # -- enrichment ---------------------------------------------------------------------------------

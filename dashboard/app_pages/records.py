@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from connectors.history import NO_OWNER, FindingFilter
+from connectors.history import FindingFilter
 from dashboard import access, context, links, logic, people, privacy, queries
 
 PAGE_SIZES = (50, 100, 250)
@@ -37,8 +37,7 @@ directory = queries.owner_directory(url, run_id)
 names = people.labels(directory)
 team_list = people.teams(directory)
 c4, c5, c6, c7 = st.columns(4)
-owners = sorted(queries.owners(url, run_id), key=lambda o: (o != NO_OWNER, not o.isdigit(), int(o) if o.isdigit()
-                                                             else 0, people.label(o, names)))
+owners = people.ordered(queries.owners(url, run_id))
 links.keep_valid("rec_owner", owners)
 owner = c4.selectbox("Owner", owners, index=None, placeholder="Any owner", key="rec_owner",
                      format_func=lambda o: people.label(o, names))
@@ -73,7 +72,7 @@ for group in ((set(people.team_owners(directory, team)) if team else None), (set
     if group is not None:
         chosen = group if chosen is None else chosen & group
 flt = FindingFilter(dimension=dimension, check_id=check, entity=entity,
-                    owner=None if chosen is None else tuple(sorted(chosen)) or ("",), severity=severity,
+                    owner=None if chosen is None else tuple(sorted(chosen)), severity=severity,
                     field=field, search=(search.strip() or None) if searchable else None)
 
 total = queries.findings_count(url, run_id, flt)

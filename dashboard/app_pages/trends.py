@@ -23,9 +23,9 @@ notes = logic.in_period(queries.annotations(url, source), start, "date")
 shown_run = ctx.run_row()
 
 
-def draw(plot, key: str, **layout) -> None:
+def draw(plot, key: str, higher_is_better: bool = True, **layout) -> None:
     """A trend with each point's learned range (a band for one line), anomalies ringed, the shown run marked."""
-    judged = logic.downsample(logic.with_expected_ranges(plot, higher_is_better=layout.get("y_title") is None))
+    judged = logic.downsample(logic.with_expected_ranges(plot, higher_is_better))
     st.plotly_chart(charts.trend_chart(judged, notes, selected=shown_run.as_of, selected_label=f"run #{ctx.run_id}",
                                        **layout), width="stretch", key=key)
     if judged.anomaly.any():
@@ -49,7 +49,7 @@ if kind == "Check":
         plot = data.assign(series=f"{check} ({entity})", value=data.score)
         draw(plot, "trend_chart")
         failing = data.assign(series="failing records", value=data.failed)
-        draw(failing, "trend_failed", y_title="Failing records", height=260)
+        draw(failing, "trend_failed", higher_is_better=False, y_title="Failing records", height=260)
         last = data.iloc[-1]
         st.caption(f"Newest: score {logic.fmt_score(last.score)}, {logic.fmt_count(last.failed)} failing of "
                    f"{logic.fmt_count(last.applicable)} checked.")

@@ -26,7 +26,7 @@ pool = pool[pool.check_id.isin(checks)] if checks else pool
 entities = c3.multiselect("Entity", sorted(pool.entity.unique()), key="wl_entities", placeholder="All")
 c4, c5, c6 = st.columns(3)
 names = people.labels(queries.owner_directory(url, run_id))
-owners = c4.multiselect("Owner", queries.owners(url, run_id), key="wl_owners", placeholder="All",
+owners = c4.multiselect("Owner", people.ordered(queries.owners(url, run_id)), key="wl_owners", placeholder="All",
                         format_func=lambda o: people.label(o, names))
 severities = c5.multiselect("Severity", list(logic.SEVERITY_ORDER), key="wl_severity", placeholder="All")
 lo, hi = c6.slider("Record score", 0, 100, (0, 100), key="wl_score",
